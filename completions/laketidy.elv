@@ -1,0 +1,158 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[laketidy] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'laketidy'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'laketidy'= {
+            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --output 'Output format: human text, or one JSON document on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail (per partition)'
+            cand --verbose 'Print more detail (per partition)'
+            cand --no-progress 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand init 'Create the manifest store if it is missing (idempotent)'
+            cand plan 'Show what compact would do: dirty partitions, their inputs, and why each is (not) selected. Writes nothing'
+            cand compact 'Bring dirty partitions up to date: merge new rows, dedup, sort, write target-sized files, commit'
+            cand files 'List the live files of a snapshot, one absolute location per line'
+            cand history 'Show the commit log, newest first'
+            cand completions 'Print a shell completion script'
+            cand man 'Write the man pages (one per subcommand)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'laketidy;init'= {
+            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --output 'Output format: human text, or one JSON document on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail (per partition)'
+            cand --verbose 'Print more detail (per partition)'
+            cand --no-progress 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'laketidy;plan'= {
+            cand --partition 'Only partitions whose path matches this glob, e.g. ''dt=2024-03-*/hour=0?'' (`*` stays within a folder)'
+            cand --max-partitions 'Take at most N dirty partitions (in path order)'
+            cand --shard 'This worker''s deterministic share K of N of the dirty partitions (0-based K)'
+            cand --jobs 'Source files read and partitions rewritten at once [default: the number of cores]'
+            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --output 'Output format: human text, or one JSON document on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail (per partition)'
+            cand --verbose 'Print more detail (per partition)'
+            cand --no-progress 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'laketidy;compact'= {
+            cand --partition 'Only partitions whose path matches this glob, e.g. ''dt=2024-03-*/hour=0?'' (`*` stays within a folder)'
+            cand --max-partitions 'Take at most N dirty partitions (in path order)'
+            cand --shard 'This worker''s deterministic share K of N of the dirty partitions (0-based K)'
+            cand --jobs 'Source files read and partitions rewritten at once [default: the number of cores]'
+            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --output 'Output format: human text, or one JSON document on stdout'
+            cand --dry-run 'Plan and report, but write and commit nothing'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail (per partition)'
+            cand --verbose 'Print more detail (per partition)'
+            cand --no-progress 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'laketidy;files'= {
+            cand --version 'A past version instead of the newest'
+            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --output 'Output format: human text, or one JSON document on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail (per partition)'
+            cand --verbose 'Print more detail (per partition)'
+            cand --no-progress 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'laketidy;history'= {
+            cand --limit 'Show at most N versions'
+            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --output 'Output format: human text, or one JSON document on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail (per partition)'
+            cand --verbose 'Print more detail (per partition)'
+            cand --no-progress 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'laketidy;completions'= {
+            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --output 'Output format: human text, or one JSON document on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail (per partition)'
+            cand --verbose 'Print more detail (per partition)'
+            cand --no-progress 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'laketidy;man'= {
+            cand --out-dir 'Folder to write the pages into'
+            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --output 'Output format: human text, or one JSON document on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail (per partition)'
+            cand --verbose 'Print more detail (per partition)'
+            cand --no-progress 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'laketidy;help'= {
+            cand init 'Create the manifest store if it is missing (idempotent)'
+            cand plan 'Show what compact would do: dirty partitions, their inputs, and why each is (not) selected. Writes nothing'
+            cand compact 'Bring dirty partitions up to date: merge new rows, dedup, sort, write target-sized files, commit'
+            cand files 'List the live files of a snapshot, one absolute location per line'
+            cand history 'Show the commit log, newest first'
+            cand completions 'Print a shell completion script'
+            cand man 'Write the man pages (one per subcommand)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'laketidy;help;init'= {
+        }
+        &'laketidy;help;plan'= {
+        }
+        &'laketidy;help;compact'= {
+        }
+        &'laketidy;help;files'= {
+        }
+        &'laketidy;help;history'= {
+        }
+        &'laketidy;help;completions'= {
+        }
+        &'laketidy;help;man'= {
+        }
+        &'laketidy;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,111 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_laketidy_global_optspecs
+    string join \n manifest= output= q/quiet v/verbose no-progress h/help V/version
+end
+
+function __fish_laketidy_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_laketidy_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_laketidy_using_subcommand
+    set -l cmd (__fish_laketidy_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c laketidy -n "__fish_laketidy_needs_command" -l manifest -d 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)' -r
+complete -c laketidy -n "__fish_laketidy_needs_command" -l output -d 'Output format: human text, or one JSON document on stdout' -r -f -a "text\t''
+json\t''"
+complete -c laketidy -n "__fish_laketidy_needs_command" -s q -l quiet -d 'Print only errors'
+complete -c laketidy -n "__fish_laketidy_needs_command" -s v -l verbose -d 'Print more detail (per partition)'
+complete -c laketidy -n "__fish_laketidy_needs_command" -l no-progress -d 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+complete -c laketidy -n "__fish_laketidy_needs_command" -s h -l help -d 'Print help'
+complete -c laketidy -n "__fish_laketidy_needs_command" -s V -l version -d 'Print version'
+complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "init" -d 'Create the manifest store if it is missing (idempotent)'
+complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "plan" -d 'Show what compact would do: dirty partitions, their inputs, and why each is (not) selected. Writes nothing'
+complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "compact" -d 'Bring dirty partitions up to date: merge new rows, dedup, sort, write target-sized files, commit'
+complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "files" -d 'List the live files of a snapshot, one absolute location per line'
+complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "history" -d 'Show the commit log, newest first'
+complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "man" -d 'Write the man pages (one per subcommand)'
+complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand init" -l manifest -d 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand init" -l output -d 'Output format: human text, or one JSON document on stdout' -r -f -a "text\t''
+json\t''"
+complete -c laketidy -n "__fish_laketidy_using_subcommand init" -s q -l quiet -d 'Print only errors'
+complete -c laketidy -n "__fish_laketidy_using_subcommand init" -s v -l verbose -d 'Print more detail (per partition)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand init" -l no-progress -d 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand init" -s h -l help -d 'Print help'
+complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -l partition -d 'Only partitions whose path matches this glob, e.g. \'dt=2024-03-*/hour=0?\' (`*` stays within a folder)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -l max-partitions -d 'Take at most N dirty partitions (in path order)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -l shard -d 'This worker\'s deterministic share K of N of the dirty partitions (0-based K)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -l jobs -d 'Source files read and partitions rewritten at once [default: the number of cores]' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -l manifest -d 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -l output -d 'Output format: human text, or one JSON document on stdout' -r -f -a "text\t''
+json\t''"
+complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -s q -l quiet -d 'Print only errors'
+complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -s v -l verbose -d 'Print more detail (per partition)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -l no-progress -d 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -s h -l help -d 'Print help'
+complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l partition -d 'Only partitions whose path matches this glob, e.g. \'dt=2024-03-*/hour=0?\' (`*` stays within a folder)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l max-partitions -d 'Take at most N dirty partitions (in path order)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l shard -d 'This worker\'s deterministic share K of N of the dirty partitions (0-based K)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l jobs -d 'Source files read and partitions rewritten at once [default: the number of cores]' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l manifest -d 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l output -d 'Output format: human text, or one JSON document on stdout' -r -f -a "text\t''
+json\t''"
+complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l dry-run -d 'Plan and report, but write and commit nothing'
+complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -s q -l quiet -d 'Print only errors'
+complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -s v -l verbose -d 'Print more detail (per partition)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l no-progress -d 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -s h -l help -d 'Print help'
+complete -c laketidy -n "__fish_laketidy_using_subcommand files" -l version -d 'A past version instead of the newest' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand files" -l manifest -d 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand files" -l output -d 'Output format: human text, or one JSON document on stdout' -r -f -a "text\t''
+json\t''"
+complete -c laketidy -n "__fish_laketidy_using_subcommand files" -s q -l quiet -d 'Print only errors'
+complete -c laketidy -n "__fish_laketidy_using_subcommand files" -s v -l verbose -d 'Print more detail (per partition)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand files" -l no-progress -d 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand files" -s h -l help -d 'Print help'
+complete -c laketidy -n "__fish_laketidy_using_subcommand history" -l limit -d 'Show at most N versions' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand history" -l manifest -d 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand history" -l output -d 'Output format: human text, or one JSON document on stdout' -r -f -a "text\t''
+json\t''"
+complete -c laketidy -n "__fish_laketidy_using_subcommand history" -s q -l quiet -d 'Print only errors'
+complete -c laketidy -n "__fish_laketidy_using_subcommand history" -s v -l verbose -d 'Print more detail (per partition)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand history" -l no-progress -d 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand history" -s h -l help -d 'Print help'
+complete -c laketidy -n "__fish_laketidy_using_subcommand completions" -l manifest -d 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand completions" -l output -d 'Output format: human text, or one JSON document on stdout' -r -f -a "text\t''
+json\t''"
+complete -c laketidy -n "__fish_laketidy_using_subcommand completions" -s q -l quiet -d 'Print only errors'
+complete -c laketidy -n "__fish_laketidy_using_subcommand completions" -s v -l verbose -d 'Print more detail (per partition)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand completions" -l no-progress -d 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c laketidy -n "__fish_laketidy_using_subcommand man" -l out-dir -d 'Folder to write the pages into' -r -F
+complete -c laketidy -n "__fish_laketidy_using_subcommand man" -l manifest -d 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand man" -l output -d 'Output format: human text, or one JSON document on stdout' -r -f -a "text\t''
+json\t''"
+complete -c laketidy -n "__fish_laketidy_using_subcommand man" -s q -l quiet -d 'Print only errors'
+complete -c laketidy -n "__fish_laketidy_using_subcommand man" -s v -l verbose -d 'Print more detail (per partition)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand man" -l no-progress -d 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand man" -s h -l help -d 'Print help'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history completions man help" -f -a "init" -d 'Create the manifest store if it is missing (idempotent)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history completions man help" -f -a "plan" -d 'Show what compact would do: dirty partitions, their inputs, and why each is (not) selected. Writes nothing'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history completions man help" -f -a "compact" -d 'Bring dirty partitions up to date: merge new rows, dedup, sort, write target-sized files, commit'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history completions man help" -f -a "files" -d 'List the live files of a snapshot, one absolute location per line'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history completions man help" -f -a "history" -d 'Show the commit log, newest first'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history completions man help" -f -a "man" -d 'Write the man pages (one per subcommand)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

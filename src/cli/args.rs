@@ -1,0 +1,133 @@
+//! Flags and subcommands. Only validation of what was typed happens here; anything
+//! that needs the environment happens in `run`.
+
+use crate::plan::Shard;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "laketidy",
+    version,
+    about = "Keep a Parquet data lake healthy: compact small files into sorted, partitioned, \
+             deduplicated files and commit every rewrite atomically through a manifest.",
+    after_help = "Exit codes: 0 success (also \"nothing to do\"), 1 unexpected failure, \
+                  2 usage or invalid table definition, 3 bad input data refused, \
+                  4 verify found damage, 75 lost a commit race or conflicting run (retry later)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Manifest store: file:///path (default for a local target: TARGET/_laketidy/).
+    #[arg(long, global = true, env = "LAKETIDY_MANIFEST", value_name = "URL")]
+    pub manifest: Option<String>,
+    /// Output format: human text, or one JSON document on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail (per partition).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Never draw progress bars (they are drawn on stderr only when it is a terminal).
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the manifest store if it is missing (idempotent).
+    Init,
+    /// Show what compact would do: dirty partitions, their inputs, and why each is (not) selected. Writes nothing.
+    Plan(PlanArgs),
+    /// Bring dirty partitions up to date: merge new rows, dedup, sort, write target-sized files, commit.
+    Compact(CompactArgs),
+    /// List the live files of a snapshot, one absolute location per line.
+    Files(FilesArgs),
+    /// Show the commit log, newest first.
+    History(HistoryArgs),
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (one per subcommand).
+    Man {
+        /// Folder to write the pages into.
+        #[arg(long, value_name = "DIR", default_value = "man")]
+        out_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TableArg {
+    /// A table definition file, or the name of a table registered in the --manifest store.
+    #[arg(value_name = "TABLE")]
+    pub table: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Only partitions whose path matches this glob, e.g. 'dt=2024-03-*/hour=0?' (`*` stays within a folder).
+    #[arg(long, value_name = "FILTER")]
+    pub partition: Option<String>,
+    /// Take at most N dirty partitions (in path order).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_partitions: Option<u64>,
+    /// This worker's deterministic share K of N of the dirty partitions (0-based K).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Source files read and partitions rewritten at once [default: the number of cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub jobs: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub table: TableArg,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    #[command(flatten)]
+    pub table: TableArg,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Plan and report, but write and commit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FilesArgs {
+    #[command(flatten)]
+    pub table: TableArg,
+    /// A past version instead of the newest.
+    #[arg(long, value_name = "N")]
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub table: TableArg,
+    /// Show at most N versions.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}

@@ -1,0 +1,99 @@
+//! Dispatch: one function per command, each turning flags into plain settings, calling
+//! the operation, and handing the result to the printer.
+
+use super::args::{Cli, Command, SelectArgs};
+use super::generate;
+use crate::error::{Error, Result, exit};
+use crate::manifest;
+use crate::ops::compact::{self, CompactOptions, Status};
+use crate::ops::{Table, log};
+use crate::output::{Printer, text};
+use crate::plan::Selection;
+
+pub async fn run(cli: Cli, printer: &Printer) -> Result<u8> {
+    let manifest = cli.global.manifest.as_deref();
+    match cli.command {
+        Command::Init => {
+            let url = manifest.ok_or_else(|| {
+                Error::Usage("init needs --manifest URL (or LAKETIDY_MANIFEST), e.g. --manifest file:///var/lake/_laketidy".into())
+            })?;
+            let store = manifest::open(&manifest::parse_url(url)?)?;
+            store.init().await?;
+            printer.document(
+                "init",
+                &serde_json::json!({"manifest": store.describe(), "status": "ready"}),
+                |_| format!("manifest {} is ready\n", store.describe()),
+            )?;
+            Ok(exit::SUCCESS)
+        }
+        Command::Plan(args) => {
+            let table = Table::open(&args.table.table, manifest).await?;
+            let (selection, jobs) = selection(&args.select)?;
+            let progress = printer.progress();
+            let (plan, _) = compact::plan(&table, &selection, jobs, progress.as_ref()).await?;
+            printer.document("plan", &plan, |p| text::plan(p, printer.verbose()))?;
+            Ok(exit::SUCCESS)
+        }
+        Command::Compact(args) => {
+            let table = Table::open(&args.table.table, manifest).await?;
+            let (selection, jobs) = selection(&args.select)?;
+            let options = CompactOptions {
+                selection,
+                dry_run: args.dry_run,
+                jobs,
+            };
+            let progress = printer.progress();
+            let report = compact::compact(&table, &options, progress.as_ref()).await?;
+            printer.document("compact", &report, |r| text::compact(r, printer.verbose()))?;
+            debug_assert!(matches!(
+                report.status,
+                Status::Committed | Status::NothingToDo | Status::DryRun
+            ));
+            Ok(exit::SUCCESS)
+        }
+        Command::Files(args) => {
+            let table = Table::open(&args.table.table, manifest).await?;
+            let list = log::files(&table, args.version).await?;
+            printer.document("files", &list, text::files)?;
+            Ok(exit::SUCCESS)
+        }
+        Command::History(args) => {
+            let table = Table::open(&args.table.table, manifest).await?;
+            let entries = log::history(&table, args.limit).await?;
+            let doc = serde_json::json!({"table": table.definition.name, "versions": entries});
+            printer.document("history", &doc, |_| text::history(&entries))?;
+            Ok(exit::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            printer.raw(&generate::completion(shell))?;
+            Ok(exit::SUCCESS)
+        }
+        Command::Man { out_dir } => {
+            let names = generate::write_man_pages(&out_dir).map_err(|e| {
+                Error::io(
+                    format!("cannot write man pages to {}", out_dir.display()),
+                    e,
+                )
+            })?;
+            printer.document(
+                "man",
+                &serde_json::json!({"dir": out_dir, "pages": names}),
+                |_| format!("wrote {} man pages to {}\n", names.len(), out_dir.display()),
+            )?;
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+fn selection(args: &SelectArgs) -> Result<(Selection, usize)> {
+    let jobs = args
+        .jobs
+        .map(|j| j as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let selection = Selection::new(
+        args.partition.as_deref(),
+        args.shard,
+        args.max_partitions.map(|m| m as usize),
+    )?;
+    Ok((selection, jobs))
+}

@@ -1,0 +1,224 @@
+//! Deduplication and sorting of one partition's rows. Pure CPU over Arrow: the input
+//! batch holds the partition's current rows first, then new rows in delivery order, so
+//! a row's index *is* its delivery order (ties go to the later delivery).
+
+use crate::model::definition::{DedupRule, Keep};
+use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
+use arrow::compute::{SortOptions, take_record_batch};
+use arrow::error::ArrowError;
+use arrow::row::{RowConverter, SortField};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+#[derive(Debug)]
+pub struct Merged {
+    pub batch: RecordBatch,
+    pub duplicates_removed: u64,
+}
+
+/// Keeps one row per dedup key (if a rule is given), then orders rows by `sort_by`
+/// ascending with nulls last; equal sort keys keep delivery order.
+pub fn dedup_and_sort(
+    batch: &RecordBatch,
+    dedup: Option<&DedupRule>,
+    sort_by: &[String],
+) -> Result<Merged, ArrowError> {
+    let mut kept: Vec<u32> = match dedup {
+        Some(rule) => dedup_indices(batch, rule)?,
+        None => (0..batch.num_rows() as u32).collect(),
+    };
+    let duplicates_removed = (batch.num_rows() - kept.len()) as u64;
+    let sort_columns = columns(batch, sort_by)?;
+    if !sort_columns.is_empty() {
+        let fields = sort_columns
+            .iter()
+            .map(|c| {
+                SortField::new_with_options(
+                    c.data_type().clone(),
+                    SortOptions {
+                        descending: false,
+                        nulls_first: false,
+                    },
+                )
+            })
+            .collect();
+        let rows = RowConverter::new(fields)?.convert_columns(&sort_columns)?;
+        kept.sort_by(|a, b| rows.row(*a as usize).cmp(&rows.row(*b as usize)));
+    }
+    let unchanged =
+        kept.len() == batch.num_rows() && kept.iter().enumerate().all(|(i, k)| i as u32 == *k);
+    let batch = if unchanged {
+        batch.clone()
+    } else {
+        take_record_batch(batch, &UInt32Array::from(kept))?
+    };
+    Ok(Merged {
+        batch,
+        duplicates_removed,
+    })
+}
+
+/// Indices of the rows the rule keeps, ascending.
+fn dedup_indices(batch: &RecordBatch, rule: &DedupRule) -> Result<Vec<u32>, ArrowError> {
+    let key_columns = columns(batch, &rule.key)?;
+    let key_fields = key_columns
+        .iter()
+        .map(|c| SortField::new(c.data_type().clone()))
+        .collect();
+    let keys = RowConverter::new(key_fields)?.convert_columns(&key_columns)?;
+    // Order values as rows, so that any orderable type compares; nulls always lose.
+    let order = match &rule.order_by {
+        Some(column) => {
+            let column = columns(batch, std::slice::from_ref(column))?;
+            let options = SortOptions {
+                descending: false,
+                nulls_first: rule.keep == Keep::Latest,
+            };
+            let field = SortField::new_with_options(column[0].data_type().clone(), options);
+            Some(RowConverter::new(vec![field])?.convert_columns(&column)?)
+        }
+        None => None,
+    };
+    let mut best: HashMap<arrow::row::Row<'_>, u32> = HashMap::with_capacity(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        match best.entry(keys.row(i)) {
+            Entry::Vacant(slot) => {
+                slot.insert(i as u32);
+            }
+            Entry::Occupied(mut slot) => {
+                let held = *slot.get() as usize;
+                // `i` is the later delivery, so it wins ties
+                let wins = match (&order, rule.keep) {
+                    (None, Keep::Latest) => true,
+                    (None, Keep::First) => false,
+                    (Some(order), Keep::Latest) => order.row(i) >= order.row(held),
+                    (Some(order), Keep::First) => order.row(i) <= order.row(held),
+                };
+                if wins {
+                    slot.insert(i as u32);
+                }
+            }
+        }
+    }
+    let mut kept: Vec<u32> = best.into_values().collect();
+    kept.sort_unstable();
+    Ok(kept)
+}
+
+fn columns(batch: &RecordBatch, names: &[String]) -> Result<Vec<ArrayRef>, ArrowError> {
+    names
+        .iter()
+        .map(|n| {
+            batch
+                .column_by_name(n)
+                .cloned()
+                .ok_or_else(|| ArrowError::SchemaError(format!("column {n:?} is not in the data")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{AsArray, Int64Array, StringArray};
+    use arrow::datatypes::Int64Type;
+    use std::sync::Arc;
+
+    fn batch(ids: &[&str], order: &[Option<i64>], user: &[i64]) -> RecordBatch {
+        RecordBatch::try_from_iter(vec![
+            ("id", Arc::new(StringArray::from(ids.to_vec())) as ArrayRef),
+            ("at", Arc::new(Int64Array::from(order.to_vec())) as ArrayRef),
+            (
+                "user",
+                Arc::new(Int64Array::from(user.to_vec())) as ArrayRef,
+            ),
+            (
+                "seq",
+                Arc::new(Int64Array::from((0..ids.len() as i64).collect::<Vec<_>>())) as ArrayRef,
+            ),
+        ])
+        .unwrap()
+    }
+
+    fn rule(keep: Keep, order_by: Option<&str>) -> DedupRule {
+        DedupRule {
+            key: vec!["id".into()],
+            keep,
+            order_by: order_by.map(str::to_string),
+        }
+    }
+
+    fn seqs(m: &Merged) -> Vec<i64> {
+        m.batch
+            .column_by_name("seq")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec()
+    }
+
+    #[test]
+    fn latest_keeps_the_greatest_order_value_and_ties_go_to_the_later_delivery() {
+        // a: 5 then 3 → keep seq 0; b: 7, 7 → later (seq 3); c: null then 1 → seq 5
+        let b = batch(
+            &["a", "a", "b", "b", "c", "c"],
+            &[Some(5), Some(3), Some(7), Some(7), None, Some(1)],
+            &[0; 6],
+        );
+        let m = dedup_and_sort(&b, Some(&rule(Keep::Latest, Some("at"))), &[]).unwrap();
+        assert_eq!(seqs(&m), vec![0, 3, 5]);
+        assert_eq!(m.duplicates_removed, 3);
+    }
+
+    #[test]
+    fn first_keeps_the_smallest_and_nulls_still_lose() {
+        let b = batch(
+            &["a", "a", "b", "b", "c", "c"],
+            &[Some(5), Some(3), Some(7), Some(7), None, Some(1)],
+            &[0; 6],
+        );
+        let m = dedup_and_sort(&b, Some(&rule(Keep::First, Some("at"))), &[]).unwrap();
+        assert_eq!(seqs(&m), vec![1, 3, 5]);
+    }
+
+    #[test]
+    fn without_order_by_delivery_order_decides() {
+        let b = batch(&["a", "b", "a"], &[None, None, None], &[0; 3]);
+        assert_eq!(
+            seqs(&dedup_and_sort(&b, Some(&rule(Keep::Latest, None)), &[]).unwrap()),
+            vec![1, 2]
+        );
+        assert_eq!(
+            seqs(&dedup_and_sort(&b, Some(&rule(Keep::First, None)), &[]).unwrap()),
+            vec![0, 1]
+        );
+    }
+
+    #[test]
+    fn sort_is_stable_with_nulls_last() {
+        let b = RecordBatch::try_from_iter(vec![
+            (
+                "k",
+                Arc::new(Int64Array::from(vec![Some(2), None, Some(1), Some(2)])) as ArrayRef,
+            ),
+            (
+                "seq",
+                Arc::new(Int64Array::from(vec![0, 1, 2, 3])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let m = dedup_and_sort(&b, None, &["k".to_string()]).unwrap();
+        assert_eq!(seqs(&m), vec![2, 0, 3, 1]);
+    }
+
+    #[test]
+    fn multi_column_sort_keys() {
+        let b = batch(
+            &["x", "y", "z", "w"],
+            &[Some(2), Some(1), Some(1), Some(0)],
+            &[1, 1, 0, 1],
+        );
+        let m = dedup_and_sort(&b, None, &["user".to_string(), "at".to_string()]).unwrap();
+        assert_eq!(seqs(&m), vec![2, 3, 1, 0]);
+    }
+}

@@ -1,0 +1,152 @@
+//! Reading Parquet through object_store, with errors that name the file and say
+//! whether the data is bad (exit 3) or the store failed (exit 1).
+
+use crate::error::{Error, Result};
+use crate::storage::Location;
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use bytes::Bytes;
+use futures::FutureExt;
+use futures::TryStreamExt;
+use futures::future::BoxFuture;
+use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+use std::ops::Range;
+use std::sync::Arc;
+
+const BATCH_ROWS: usize = 64 * 1024;
+
+/// An opened Parquet file: its footer has been read and checked.
+pub struct OpenFile {
+    pub display: String,
+    pub builder: ParquetRecordBatchStreamBuilder<StoreReader>,
+}
+
+impl OpenFile {
+    pub fn schema(&self) -> SchemaRef {
+        self.builder.schema().clone()
+    }
+
+    pub fn num_rows(&self) -> u64 {
+        self.builder.metadata().file_metadata().num_rows().max(0) as u64
+    }
+
+    /// Reads all rows, or only the named top-level columns that the file has.
+    pub async fn read(self, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>> {
+        let display = self.display;
+        let mut builder = self.builder.with_batch_size(BATCH_ROWS);
+        if let Some(columns) = columns {
+            let indices: Vec<usize> = builder
+                .schema()
+                .fields()
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| columns.contains(&f.name().as_str()))
+                .map(|(i, _)| i)
+                .collect();
+            let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+            builder = builder.with_projection(mask);
+        }
+        let expected = builder.metadata().file_metadata().num_rows();
+        let stream = builder.build().map_err(|e| classify(&display, e))?;
+        let batches: Vec<RecordBatch> = stream
+            .try_collect()
+            .await
+            .map_err(|e| classify(&display, e))?;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        if rows as i64 != expected {
+            return Err(Error::bad_input(
+                &display,
+                format!("its footer says {expected} rows but its pages hold {rows}"),
+            ));
+        }
+        Ok(batches)
+    }
+}
+
+/// Opens a file of `size` bytes at a location-relative path.
+pub async fn open(location: &Location, relative: &str, size: u64) -> Result<OpenFile> {
+    let display = location.display(relative);
+    if size == 0 {
+        return Err(Error::bad_input(
+            &display,
+            "is empty (0 bytes): not a Parquet file",
+        ));
+    }
+    let reader = StoreReader {
+        store: location.store.clone(),
+        path: location.to_store(relative),
+        size,
+    };
+    let builder = ParquetRecordBatchStreamBuilder::new(reader)
+        .await
+        .map_err(|e| classify(&display, e))?;
+    Ok(OpenFile { display, builder })
+}
+
+/// Store failures stay store failures; anything the decoder says is bad input.
+fn classify(display: &str, error: ParquetError) -> Error {
+    match error {
+        ParquetError::External(inner) => match inner.downcast::<object_store::Error>() {
+            Ok(store_error) => Error::Storage(*store_error),
+            Err(other) => Error::bad_input(display, format!("cannot be read as Parquet: {other}")),
+        },
+        other => Error::bad_input(display, format!("cannot be read as Parquet: {other}")),
+    }
+}
+
+/// Parquet's async reader over an object_store location of known size (the size comes
+/// from the listing, so the footer is fetched without an extra HEAD request).
+pub struct StoreReader {
+    store: Arc<dyn ObjectStore>,
+    path: object_store::path::Path,
+    size: u64,
+}
+
+fn store_error(e: object_store::Error) -> ParquetError {
+    ParquetError::External(Box::new(e))
+}
+
+impl AsyncFileReader for StoreReader {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        async move {
+            self.store
+                .get_range(&self.path, range)
+                .await
+                .map_err(store_error)
+        }
+        .boxed()
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        async move {
+            self.store
+                .get_ranges(&self.path, &ranges)
+                .await
+                .map_err(store_error)
+        }
+        .boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        async move {
+            let size = self.size;
+            let metadata = ParquetMetaDataReader::new()
+                .with_arrow_reader_options(options)
+                .load_and_finish(self, size)
+                .await?;
+            Ok(Arc::new(metadata))
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,26 @@
+//! laketidy keeps a Parquet data lake healthy: it compacts the small files that
+//! streaming sinks leave into sorted, partitioned, target-sized files, deduplicates
+//! redeliveries, rewrites the partitions that late events land in, and commits every
+//! rewrite atomically through a manifest.
+//!
+//! The crate is layered so that each layer only looks downwards:
+//!
+//! * [`model`] — pure types: table definition, partition spec and Hive paths, snapshot.
+//! * [`plan`] — pure: source inventory + definition + snapshot → plan. No I/O.
+//! * [`storage`] — object_store wiring: URL → store, listing → inventory scan.
+//! * [`exec`] — reads, routes, deduplicates, sorts and writes Parquet.
+//! * [`manifest`] — the `ManifestStore` seam, its backends and the commit loop.
+//! * [`ops`] — one function per command, gluing the layers above together.
+//! * [`output`] and [`cli`] — the edges: flags, printing, exit codes.
+
+pub mod cli;
+pub mod error;
+pub mod exec;
+pub mod manifest;
+pub mod model;
+pub mod ops;
+pub mod output;
+pub mod plan;
+pub mod storage;
+
+pub use error::{Error, Result};

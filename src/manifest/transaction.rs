@@ -1,0 +1,326 @@
+//! The commit loop shared by every backend: build version N+1 from the newest snapshot
+//! plus this run's changes, create it conditionally, and on losing the race rebase onto
+//! the winner — unless the winner touched a partition we rewrote, which is a conflict.
+//!
+//! Conflicts are per partition, so runs on disjoint partitions never block each other,
+//! and a source file can only be consumed into a partition by the run whose base still
+//! matches that partition's committed state (exactly once).
+
+use super::{ManifestStore, PutOutcome, load_latest, load_snapshot};
+use crate::error::{Error, Result};
+use crate::model::definition::DefinitionDoc;
+use crate::model::snapshot::{CommitInfo, FORMAT_VERSION, PartitionState, Snapshot, SourceRecord};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How many times a run rebases before giving up with a conflict.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// What one run wants to commit.
+#[derive(Clone, Debug)]
+pub struct Changes {
+    pub table: String,
+    pub definition: DefinitionDoc,
+    /// The table schema including this run's data (see `model::schema`), encoded.
+    pub schema: Option<String>,
+    /// The version the run read; `None` for a table's first commit.
+    pub base_version: Option<u64>,
+    /// New state of each partition the run rewrote, with the state it started from.
+    pub partitions: BTreeMap<String, (Option<PartitionState>, PartitionState)>,
+    /// Source files recorded by this run.
+    pub sources: BTreeMap<String, SourceRecord>,
+    pub commit: CommitInfo,
+}
+
+/// Merges two encoded schemas (the newest snapshot's and this run's).
+pub type SchemaMerge =
+    fn(Option<&str>, Option<&str>) -> std::result::Result<Option<String>, String>;
+
+/// Commits `changes`, rebasing as needed. Returns the committed snapshot.
+pub async fn commit(
+    store: &dyn ManifestStore,
+    changes: &Changes,
+    merge_schema: SchemaMerge,
+) -> Result<Snapshot> {
+    let table = changes.table.as_str();
+    let mut latest =
+        match changes.base_version {
+            None => None,
+            Some(v) => Some(load_snapshot(store, table, v).await?.ok_or_else(|| {
+                Error::Manifest(format!("base version {v} of {table} is missing"))
+            })?),
+        };
+    for attempt in 0..MAX_ATTEMPTS {
+        let next = build(latest.as_ref(), changes, merge_schema)?;
+        let body = serde_json::to_vec_pretty(&next).map_err(|e| Error::Other(e.to_string()))?;
+        let outcome = match store.put_version(table, next.version, body).await {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                resolve_unknown(store, table, next.version, &changes.commit.run_id, error).await?
+            }
+        };
+        if outcome == PutOutcome::Committed {
+            return Ok(next);
+        }
+        // Lost the race for this version: rebase onto whatever is newest now.
+        tokio::time::sleep(backoff(attempt)).await;
+        latest = load_latest(store, table).await?;
+    }
+    Err(Error::Conflict(format!(
+        "{table}: lost the commit race {MAX_ATTEMPTS} times in a row; other runs are committing continuously"
+    )))
+}
+
+/// Reads back a version whose put failed ambiguously: ours landed, another did, or none.
+async fn resolve_unknown(
+    store: &dyn ManifestStore,
+    table: &str,
+    version: u64,
+    run_id: &str,
+    error: Error,
+) -> Result<PutOutcome> {
+    match load_snapshot(store, table, version).await {
+        Ok(Some(found)) if found.commit.run_id == run_id => Ok(PutOutcome::Committed),
+        Ok(Some(_)) => Ok(PutOutcome::AlreadyExists),
+        // Nothing landed: safe to try the same version again, as a lost race.
+        Ok(None) => Ok(PutOutcome::AlreadyExists),
+        Err(read_error) => Err(Error::Manifest(format!(
+            "the outcome of committing version {version} of {table} is unknown ({error}; reading it back failed: \
+             {read_error}). This run's files are kept; run `laketidy history` to see whether it landed"
+        ))),
+    }
+}
+
+/// Exponential backoff with jitter, 50 ms doubling up to 3.2 s.
+fn backoff(attempt: u32) -> Duration {
+    let base = 50u64 << attempt.min(6);
+    let jitter = uuid::Uuid::new_v4().as_u128() as u64 % (base / 2 + 1);
+    Duration::from_millis(base / 2 + jitter)
+}
+
+/// The snapshot this run would commit on top of `latest`, or a conflict.
+fn build(
+    latest: Option<&Snapshot>,
+    changes: &Changes,
+    merge_schema: SchemaMerge,
+) -> Result<Snapshot> {
+    let mut next = match latest {
+        Some(s) => s.clone(),
+        None => Snapshot {
+            format_version: FORMAT_VERSION,
+            table: changes.table.clone(),
+            version: 0,
+            definition: changes.definition.clone(),
+            schema: None,
+            partitions: BTreeMap::new(),
+            sources: BTreeMap::new(),
+            commit: changes.commit.clone(),
+        },
+    };
+    let who = |s: &Snapshot| {
+        format!(
+            "version {} (run {}, {})",
+            s.version, s.commit.run_id, s.commit.operation
+        )
+    };
+    if let Some(latest) = latest {
+        if latest.definition.partition_by != changes.definition.partition_by
+            || latest.definition.target != changes.definition.target
+        {
+            return Err(Error::Conflict(format!(
+                "the table's partitioning or target was changed by {}",
+                who(latest)
+            )));
+        }
+        for (partition, (base, _)) in &changes.partitions {
+            if latest.partitions.get(partition) != base.as_ref() {
+                return Err(Error::Conflict(format!(
+                    "partition {partition} was rewritten by {} while this run worked on it",
+                    who(latest)
+                )));
+            }
+        }
+    }
+    for (path, record) in &changes.sources {
+        match next.sources.get(path) {
+            Some(known) if known.size != record.size => {
+                return Err(Error::Conflict(format!(
+                    "source file {path} was recorded with another size by a newer version"
+                )));
+            }
+            Some(_) => {}
+            None => {
+                next.sources.insert(path.clone(), record.clone());
+            }
+        }
+    }
+    for (partition, (_, state)) in &changes.partitions {
+        next.partitions.insert(partition.clone(), state.clone());
+    }
+    next.schema = merge_schema(
+        latest.and_then(|s| s.schema.as_deref()),
+        changes.schema.as_deref(),
+    )
+    .map_err(|e| Error::Conflict(format!("the table schema changed meanwhile: {e}")))?;
+    next.format_version = FORMAT_VERSION;
+    next.definition = changes.definition.clone();
+    next.version = latest.map_or(1, |s| s.version + 1);
+    next.commit = changes.commit.clone();
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::ObjectStoreManifest;
+    use crate::model::snapshot::DataFile;
+    use crate::storage::Location;
+    use std::sync::Arc;
+
+    fn keep_schema(
+        a: Option<&str>,
+        b: Option<&str>,
+    ) -> std::result::Result<Option<String>, String> {
+        Ok(b.or(a).map(str::to_string))
+    }
+
+    fn changes(base: Option<u64>, run: &str, parts: &[(&str, Option<PartitionState>)]) -> Changes {
+        Changes {
+            table: "t".into(),
+            definition: DefinitionDoc {
+                name: "t".into(),
+                source: "file:///raw/".into(),
+                target: "file:///lake/".into(),
+                partition_by: None,
+                sort_by: None,
+                dedup: None,
+                target_file_size: None,
+                compression: None,
+            },
+            schema: None,
+            base_version: base,
+            partitions: parts
+                .iter()
+                .map(|(p, base)| {
+                    let state = PartitionState {
+                        files: vec![DataFile {
+                            path: format!("{p}/{run}/part-0.parquet"),
+                            bytes: 1,
+                            rows: 1,
+                            sort_min: None,
+                            sort_max: None,
+                        }],
+                        consumed: [format!("{run}.parquet")].into(),
+                        ..Default::default()
+                    };
+                    (p.to_string(), (base.clone(), state))
+                })
+                .collect(),
+            sources: BTreeMap::new(),
+            commit: CommitInfo {
+                timestamp: String::new(),
+                operation: "compact".into(),
+                writer: "test".into(),
+                run_id: run.into(),
+                metrics: Default::default(),
+            },
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, Arc<ObjectStoreManifest>) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = url::Url::from_directory_path(dir.path()).unwrap();
+        let store = Arc::new(ObjectStoreManifest::new(Location::open(&url).unwrap()));
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn disjoint_partitions_rebase_and_both_commit() {
+        let (_dir, store) = store();
+        let v1 = commit(
+            store.as_ref(),
+            &changes(None, "r1", &[("p=1", None)]),
+            keep_schema,
+        )
+        .await
+        .unwrap();
+        // two runs start from version 1 and rewrite different partitions
+        let a = changes(Some(1), "ra", &[("p=2", None)]);
+        let b = changes(Some(1), "rb", &[("p=1", v1.partitions.get("p=1").cloned())]);
+        let va = commit(store.as_ref(), &a, keep_schema).await.unwrap();
+        let vb = commit(store.as_ref(), &b, keep_schema).await.unwrap();
+        assert_eq!((va.version, vb.version), (2, 3));
+        let latest = load_latest(store.as_ref(), "t").await.unwrap().unwrap();
+        assert_eq!(latest.partitions.len(), 2);
+        assert_eq!(
+            latest.partitions["p=2"].files[0].path,
+            "p=2/ra/part-0.parquet"
+        );
+        assert_eq!(
+            latest.partitions["p=1"].files[0].path,
+            "p=1/rb/part-0.parquet"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_same_partition_conflicts_and_leaves_nothing_visible() {
+        let (_dir, store) = store();
+        commit(
+            store.as_ref(),
+            &changes(None, "r1", &[("p=1", None)]),
+            keep_schema,
+        )
+        .await
+        .unwrap();
+        let base = load_latest(store.as_ref(), "t")
+            .await
+            .unwrap()
+            .unwrap()
+            .partitions
+            .get("p=1")
+            .cloned();
+        let a = changes(Some(1), "ra", &[("p=1", base.clone())]);
+        let b = changes(Some(1), "rb", &[("p=1", base), ("p=9", None)]);
+        commit(store.as_ref(), &a, keep_schema).await.unwrap();
+        let err = commit(store.as_ref(), &b, keep_schema).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Conflict(ref m) if m.contains("p=1") && m.contains("ra")),
+            "{err}"
+        );
+        assert_eq!(err.exit_code(), crate::error::exit::CONFLICT);
+        let latest = load_latest(store.as_ref(), "t").await.unwrap().unwrap();
+        assert_eq!(latest.version, 2);
+        assert!(
+            !latest.partitions.contains_key("p=9"),
+            "nothing of the losing run is visible"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn racing_first_commits_of_one_partition_have_one_winner() {
+        let (_dir, store) = store();
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    commit(
+                        store.as_ref(),
+                        &changes(None, &format!("r{i}"), &[("p=1", None)]),
+                        keep_schema,
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut wins = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => wins += 1,
+                Err(Error::Conflict(_)) => {}
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert_eq!(wins, 1);
+        assert_eq!(store.latest_version("t").await.unwrap(), Some(1));
+    }
+}

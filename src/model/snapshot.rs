@@ -1,0 +1,109 @@
+//! A snapshot is version N of a table: for every partition its live files and the
+//! source files already consumed into it, plus the definition in force and the commit
+//! metadata. The manifest stores one document per version (see `manifest`).
+
+use crate::model::definition::{DedupDoc, DefinitionDoc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Bumped on any change that an older laketidy could misread.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub format_version: u32,
+    pub table: String,
+    pub version: u64,
+    pub definition: DefinitionDoc,
+    /// The table's Arrow schema (IPC-encoded, base64), the union of everything written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Keyed by the canonical partition path (`dt=2024-03-01/hour=05`; `""` when unpartitioned).
+    pub partitions: BTreeMap<String, PartitionState>,
+    /// Every source file seen by a commit, keyed by its path relative to the source.
+    pub sources: BTreeMap<String, SourceRecord>,
+    pub commit: CommitInfo,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PartitionState {
+    pub files: Vec<DataFile>,
+    /// Source files whose rows for this partition are in `files`.
+    pub consumed: BTreeSet<String>,
+    /// The sort keys and dedup rule the files were written with (to spot stale partitions).
+    pub sort_by: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<DedupDoc>,
+}
+
+impl PartitionState {
+    pub fn rows(&self) -> u64 {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataFile {
+    /// Relative to the table's target location.
+    pub path: String,
+    pub bytes: u64,
+    pub rows: u64,
+    /// Sort-key values of the first and last row, as displayed text (absent without sort keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_min: Option<Vec<Option<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_max: Option<Vec<Option<String>>>,
+}
+
+/// What identifies a source file version, and which partitions its rows feed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    pub size: u64,
+    /// ETag (object stores) or a modification stamp (local files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
+    pub rows: u64,
+    /// Partition path → rows of this file that belong there.
+    pub feeds: BTreeMap<String, u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CommitInfo {
+    /// RFC 3339 UTC.
+    pub timestamp: String,
+    pub operation: String,
+    /// `laketidy/<version>@<host>`.
+    pub writer: String,
+    pub run_id: String,
+    #[serde(default)]
+    pub metrics: serde_json::Value,
+}
+
+impl Snapshot {
+    /// Partitions that some known source file has rows for but that have not consumed it.
+    pub fn pending_sources(&self) -> BTreeMap<&str, Vec<&str>> {
+        let mut pending: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (path, record) in &self.sources {
+            for partition in record.feeds.keys() {
+                let consumed = self
+                    .partitions
+                    .get(partition)
+                    .is_some_and(|p| p.consumed.contains(path));
+                if !consumed {
+                    pending
+                        .entry(partition.as_str())
+                        .or_default()
+                        .push(path.as_str());
+                }
+            }
+        }
+        pending
+    }
+
+    pub fn total_rows(&self) -> u64 {
+        self.partitions.values().map(PartitionState::rows).sum()
+    }
+}

@@ -1,0 +1,93 @@
+//! Taking stock of the source: list it, scan the files the manifest does not know yet
+//! (only the columns routing needs), and merge their schemas into the table's.
+
+use super::{Progress, Table};
+use crate::error::{Error, Result};
+use crate::exec::{Router, read};
+use crate::model::schema::{self, merge_schemas, normalize_schema};
+use crate::plan::{self, ListedFile, ScannedFile};
+use arrow::datatypes::Schema;
+use futures::{StreamExt, TryStreamExt};
+use std::collections::{BTreeMap, HashMap};
+
+pub struct Inventory {
+    /// In delivery order.
+    pub listing: Vec<ListedFile>,
+    pub scans: HashMap<String, ScannedFile>,
+    pub router: Router,
+    /// The table schema with every scanned file merged in.
+    pub schema: Schema,
+}
+
+pub async fn take(table: &Table, jobs: usize, progress: &dyn Progress) -> Result<Inventory> {
+    let listing = plan::delivery_order(table.source.list_files().await?);
+    let router = Router::new(&table.definition, &listing)?;
+    let to_scan = plan::files_to_scan(&listing, table.snapshot.as_ref());
+    progress.start("scanning new source files", to_scan.len() as u64);
+    let columns = router.columns();
+    let scanned: Vec<(String, ScannedFile, Schema)> = futures::stream::iter(to_scan)
+        .map(|file| {
+            let (router, columns) = (&router, &columns);
+            async move {
+                let opened = read::open(&table.source, &file.path, file.size).await?;
+                let file_schema = opened.schema().as_ref().clone();
+                let needed: Vec<&str> = columns
+                    .iter()
+                    .copied()
+                    .filter(|c| file_schema.field_with_name(c).is_ok())
+                    .collect();
+                let mut feeds: BTreeMap<String, u64> = BTreeMap::new();
+                let rows = opened.num_rows();
+                if needed.is_empty() {
+                    // routing needs no data: the whole file goes where its path says
+                    let probe = arrow::array::RecordBatch::try_new_with_options(
+                        std::sync::Arc::new(Schema::empty()),
+                        vec![],
+                        &arrow::array::RecordBatchOptions::new()
+                            .with_row_count(Some(rows as usize)),
+                    )?;
+                    for (partition, r) in router.route(&probe, &file.path)? {
+                        *feeds.entry(partition).or_default() += r.len() as u64;
+                    }
+                } else {
+                    for batch in opened.read(Some(&needed)).await? {
+                        for (partition, r) in router.route(&batch, &file.path)? {
+                            *feeds.entry(partition).or_default() += r.len() as u64;
+                        }
+                    }
+                }
+                progress.advance(1);
+                Ok::<_, Error>((file.path.clone(), ScannedFile { rows, feeds }, file_schema))
+            }
+        })
+        .buffered(jobs.max(1) * 2)
+        .try_collect()
+        .await?;
+    progress.finish();
+
+    let mut table_schema = match table.snapshot.as_ref().and_then(|s| s.schema.as_deref()) {
+        Some(encoded) => schema::decode_schema(encoded).map_err(Error::Manifest)?,
+        None => Schema::empty(),
+    };
+    for (path, _, file_schema) in &scanned {
+        table_schema = merge_into(&table_schema, file_schema, &table.source.display(path))?;
+    }
+    Ok(Inventory {
+        listing,
+        scans: scanned.into_iter().map(|(p, s, _)| (p, s)).collect(),
+        router,
+        schema: table_schema,
+    })
+}
+
+/// Merges one file's schema into the table's, or says which column of which file broke it.
+pub fn merge_into(table_schema: &Schema, file_schema: &Schema, file: &str) -> Result<Schema> {
+    merge_schemas(table_schema, &normalize_schema(file_schema)).map_err(|e| Error::BadInput {
+        file: file.to_string(),
+        column: Some(e.column.clone()),
+        reason: format!(
+            "has type {} here, but earlier files and the table have {}; fix the writer, or rewrite the file with a compatible type",
+            e.incoming, e.existing
+        ),
+    })
+}

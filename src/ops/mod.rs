@@ -1,0 +1,20 @@
+//! What each command does, in terms of the layers below: open the table, take the
+//! source inventory, plan, execute, commit. The CLI formats what these return.
+
+pub mod compact;
+pub mod inventory;
+pub mod log;
+pub mod table;
+
+pub use table::Table;
+
+/// Progress callbacks from long operations; only the CLI knows how to draw them.
+pub trait Progress: Send + Sync {
+    fn start(&self, _phase: &str, _total: u64) {}
+    fn advance(&self, _n: u64) {}
+    fn finish(&self) {}
+}
+
+/// Reports nothing (tests, `--no-progress`, not a terminal).
+pub struct NoProgress;
+impl Progress for NoProgress {}

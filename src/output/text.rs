@@ -1,0 +1,193 @@
+//! Human renderings of the command results.
+
+use crate::ops::compact::{CompactReport, Status};
+use crate::ops::log::{FileList, HistoryEntry};
+use crate::plan::Plan;
+use std::fmt::Write;
+
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn version(v: Option<u64>) -> String {
+    v.map_or("no version yet".to_string(), |v| format!("version {v}"))
+}
+
+pub fn plan(p: &Plan, verbose: u8) -> String {
+    let mut out = String::new();
+    let selected = p.selected().count();
+    let _ = writeln!(
+        out,
+        "table {} at {}: {} source files, {} new",
+        p.table,
+        version(p.base_version),
+        p.source_files,
+        p.new_source_files
+    );
+    for w in &p.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    if p.partitions.is_empty() {
+        let _ = writeln!(out, "nothing to do: every partition is up to date");
+    } else {
+        let _ = writeln!(
+            out,
+            "{} dirty partitions, {} selected",
+            p.partitions.len(),
+            selected
+        );
+        let _ = writeln!(
+            out,
+            "{:<40} {:>4} {:>10} {:>7} {:>12} {:>11}  REASON",
+            "PARTITION", "RUN", "NEW ROWS", "INPUTS", "CURRENT ROWS", "FILES"
+        );
+        for part in &p.partitions {
+            let _ = writeln!(
+                out,
+                "{:<40} {:>4} {:>10} {:>7} {:>12} {:>11}  {}",
+                part.partition,
+                if part.selected { "yes" } else { "no" },
+                part.new_rows,
+                part.inputs.len(),
+                part.current_rows,
+                format!(
+                    "{} -> {}",
+                    part.current_files.len(),
+                    part.estimated_output_files
+                ),
+                part.reason
+            );
+            if verbose > 0 {
+                for input in &part.inputs {
+                    let _ = writeln!(out, "    {} ({} rows)", input.path, input.rows);
+                }
+            }
+        }
+    }
+    for stale in &p.stale_partitions {
+        let _ = writeln!(
+            out,
+            "needs a rewrite: {}: {}",
+            stale.partition, stale.reason
+        );
+    }
+    out
+}
+
+pub fn compact(r: &CompactReport, verbose: u8) -> String {
+    let mut out = String::new();
+    let m = &r.metrics;
+    match r.status {
+        Status::NothingToDo => {
+            let _ = writeln!(
+                out,
+                "nothing to do: {} is up to date at {}",
+                r.table,
+                version(r.base_version)
+            );
+            if r.partitions_skipped > 0 {
+                let _ = writeln!(
+                    out,
+                    "({} dirty partitions were not selected)",
+                    r.partitions_skipped
+                );
+            }
+        }
+        Status::DryRun => {
+            let _ = writeln!(
+                out,
+                "dry run: would rewrite {} partitions of {} (nothing written)",
+                r.partitions.len(),
+                r.table
+            );
+            for p in &r.partitions {
+                let _ = writeln!(
+                    out,
+                    "  {}: {} + {} new rows from {} source files",
+                    p.partition, p.rows_before, p.rows_new, p.source_files
+                );
+            }
+        }
+        Status::Committed => {
+            let _ = writeln!(
+                out,
+                "committed {} {}: rewrote {} partitions from {} source files ({}), {} rows written, {} duplicates removed, {} files added, {} files replaced, {} written in {:.1} s",
+                r.table,
+                version(r.version),
+                m.partitions_rewritten,
+                m.source_files_read,
+                bytes(m.source_bytes_read),
+                m.rows_written,
+                m.duplicates_removed,
+                m.files_added,
+                m.files_removed,
+                bytes(m.bytes_written),
+                m.duration_ms as f64 / 1000.0
+            );
+            if r.partitions_skipped > 0 {
+                let _ = writeln!(
+                    out,
+                    "{} dirty partitions were left for another run",
+                    r.partitions_skipped
+                );
+            }
+            if verbose > 0 {
+                for p in &r.partitions {
+                    let _ = writeln!(
+                        out,
+                        "  {}: {} + {} rows -> {} ({} duplicates), {} -> {} files",
+                        p.partition,
+                        p.rows_before,
+                        p.rows_new,
+                        p.rows_after,
+                        p.duplicates_removed,
+                        p.files_removed,
+                        p.files_added
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+pub fn files(list: &FileList) -> String {
+    let mut out = String::with_capacity(list.files.len() * 96);
+    for f in &list.files {
+        out.push_str(&f.location);
+        out.push('\n');
+    }
+    out
+}
+
+pub fn history(entries: &[HistoryEntry]) -> String {
+    let mut out = String::new();
+    if entries.is_empty() {
+        out.push_str("no versions yet\n");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:>7}  {:<24}  {:<10} {:>10} {:>7} {:>12}  RUN",
+        "VERSION", "TIME", "OPERATION", "PARTITIONS", "FILES", "ROWS"
+    );
+    for e in entries {
+        let _ = writeln!(
+            out,
+            "{:>7}  {:<24}  {:<10} {:>10} {:>7} {:>12}  {}",
+            e.version, e.timestamp, e.operation, e.partitions, e.files, e.rows, e.run_id
+        );
+    }
+    out
+}

@@ -1,0 +1,291 @@
+//! Pure planning: inventory + definition + snapshot → plan. Nothing here touches
+//! storage; the caller lists and scans the source and hands over plain values, so the
+//! rules about what is dirty and what a run selects are unit-tested on made-up inputs.
+
+mod select;
+
+pub use select::{Selection, Shard};
+
+use crate::error::{Error, Result};
+use crate::model::definition::TableDefinition;
+use crate::model::snapshot::{DataFile, Snapshot};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// A source file as listed, before its content is read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListedFile {
+    /// Relative to the source location, `/`-separated, still Hive-escaped.
+    pub path: String,
+    pub size: u64,
+    pub e_tag: Option<String>,
+    /// Microseconds since the epoch; orders deliveries (ties by path).
+    pub last_modified: i64,
+}
+
+/// What scanning a not-yet-recorded source file found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScannedFile {
+    pub rows: u64,
+    /// Partition path → rows of the file that belong there.
+    pub feeds: BTreeMap<String, u64>,
+}
+
+/// The listing in delivery order: by modification time, then path.
+pub fn delivery_order(mut listing: Vec<ListedFile>) -> Vec<ListedFile> {
+    listing.sort_by(|a, b| {
+        a.last_modified
+            .cmp(&b.last_modified)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    listing
+}
+
+/// The listed files the snapshot knows nothing of: they must be scanned before planning.
+pub fn files_to_scan<'a>(
+    listing: &'a [ListedFile],
+    snapshot: Option<&Snapshot>,
+) -> Vec<&'a ListedFile> {
+    listing
+        .iter()
+        .filter(|f| snapshot.is_none_or(|s| !s.sources.contains_key(&f.path)))
+        .collect()
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    pub table: String,
+    pub base_version: Option<u64>,
+    pub source_files: usize,
+    pub new_source_files: usize,
+    /// Partitions with rows not yet consumed, in path order, selected or not.
+    pub partitions: Vec<PartitionPlan>,
+    /// Partitions whose files were written with other sort keys or dedup rule.
+    pub stale_partitions: Vec<StalePartition>,
+    /// New source files (relative path) with their scan, to be recorded on commit.
+    #[serde(skip)]
+    pub new_sources: Vec<(ListedFile, ScannedFile)>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PartitionPlan {
+    pub partition: String,
+    pub is_new: bool,
+    pub selected: bool,
+    /// Why the partition is dirty and why it is (not) selected, in words.
+    pub reason: String,
+    pub inputs: Vec<PlannedInput>,
+    pub new_rows: u64,
+    pub current_files: Vec<DataFile>,
+    pub current_rows: u64,
+    pub current_bytes: u64,
+    pub estimated_output_bytes: u64,
+    pub estimated_output_files: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PlannedInput {
+    pub path: String,
+    pub size: u64,
+    pub rows: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StalePartition {
+    pub partition: String,
+    pub reason: String,
+}
+
+impl Plan {
+    pub fn selected(&self) -> impl Iterator<Item = &PartitionPlan> {
+        self.partitions.iter().filter(|p| p.selected)
+    }
+
+    pub fn is_noop(&self) -> bool {
+        self.selected().next().is_none()
+    }
+}
+
+/// Builds the plan. `listing` must be in [`delivery_order`]; `scans` holds a scan for
+/// every file of [`files_to_scan`].
+pub fn plan(
+    definition: &TableDefinition,
+    snapshot: Option<&Snapshot>,
+    listing: &[ListedFile],
+    scans: &HashMap<String, ScannedFile>,
+    selection: &Selection,
+) -> Result<Plan> {
+    let mut warnings = Vec::new();
+    let mut new_sources = Vec::new();
+    // partition → pending inputs, in delivery order
+    let mut pending: BTreeMap<String, Vec<PlannedInput>> = BTreeMap::new();
+    let listed: HashMap<&str, &ListedFile> = listing.iter().map(|f| (f.path.as_str(), f)).collect();
+
+    for file in listing {
+        let recorded = snapshot.and_then(|s| s.sources.get(&file.path));
+        let feeds = match recorded {
+            Some(record) => {
+                if record.size != file.size {
+                    return Err(Error::bad_input(
+                        &file.path,
+                        format!(
+                            "changed after it was consumed ({} bytes then, {} now); laketidy cannot tell which rows are new. Restore it, or write changes as new files",
+                            record.size, file.size
+                        ),
+                    ));
+                }
+                if record.e_tag.is_some() && file.e_tag.is_some() && record.e_tag != file.e_tag {
+                    warnings.push(format!(
+                        "{}: its ETag changed but not its size; treated as the same file",
+                        file.path
+                    ));
+                }
+                &record.feeds
+            }
+            None => {
+                let scan = scans.get(&file.path).ok_or_else(|| {
+                    Error::Other(format!(
+                        "internal: source file {} was not scanned",
+                        file.path
+                    ))
+                })?;
+                new_sources.push((file.clone(), scan.clone()));
+                &scan.feeds
+            }
+        };
+        for (partition, rows) in feeds {
+            let consumed = snapshot
+                .and_then(|s| s.partitions.get(partition))
+                .is_some_and(|p| p.consumed.contains(&file.path));
+            if !consumed {
+                pending
+                    .entry(partition.clone())
+                    .or_default()
+                    .push(PlannedInput {
+                        path: file.path.clone(),
+                        size: file.size,
+                        rows: *rows,
+                    });
+            }
+        }
+    }
+    if let Some(snapshot) = snapshot {
+        for (partition, paths) in snapshot.pending_sources() {
+            if let Some(path) = paths.iter().find(|p| !listed.contains_key(**p)) {
+                return Err(Error::bad_input(
+                    path,
+                    format!(
+                        "was deleted before its rows reached partition {partition}; restore it or drop it on purpose"
+                    ),
+                ));
+            }
+        }
+    }
+
+    let scan_rows: HashMap<&str, u64> = new_sources
+        .iter()
+        .map(|(f, s)| (f.path.as_str(), s.rows))
+        .collect();
+    let total_rows_of = |input: &PlannedInput| -> u64 {
+        scan_rows
+            .get(input.path.as_str())
+            .copied()
+            .or_else(|| {
+                snapshot
+                    .and_then(|s| s.sources.get(&input.path))
+                    .map(|r| r.rows)
+            })
+            .unwrap_or(input.rows)
+            .max(1)
+    };
+
+    let mut partitions = Vec::with_capacity(pending.len());
+    let mut chosen = 0usize;
+    for (partition, inputs) in pending {
+        let current = snapshot.and_then(|s| s.partitions.get(&partition));
+        let current_files = current.map(|p| p.files.clone()).unwrap_or_default();
+        let current_rows: u64 = current_files.iter().map(|f| f.rows).sum();
+        let current_bytes: u64 = current_files.iter().map(|f| f.bytes).sum();
+        let new_rows: u64 = inputs.iter().map(|i| i.rows).sum();
+        let input_bytes: u64 = inputs
+            .iter()
+            .map(|i| (i.size as u128 * i.rows as u128 / total_rows_of(i) as u128) as u64)
+            .sum();
+        let estimated_output_bytes = current_bytes + input_bytes;
+        let estimated_output_files = estimated_output_bytes
+            .div_ceil(definition.target_file_size)
+            .max(1);
+        let is_new = current_files.is_empty();
+        let dirty_reason = if is_new {
+            format!(
+                "new partition: {new_rows} rows from {} source files",
+                inputs.len()
+            )
+        } else {
+            format!(
+                "{new_rows} new rows from {} source files to merge into {current_rows} rows",
+                inputs.len()
+            )
+        };
+        let (selected, why) = selection.decide(&partition, chosen)?;
+        if selected {
+            chosen += 1;
+        }
+        partitions.push(PartitionPlan {
+            reason: match why {
+                None => dirty_reason,
+                Some(why) => format!("{dirty_reason}; not selected: {why}"),
+            },
+            partition,
+            is_new,
+            selected,
+            inputs,
+            new_rows,
+            current_files,
+            current_rows,
+            current_bytes,
+            estimated_output_bytes,
+            estimated_output_files,
+        });
+    }
+
+    let stale_partitions = snapshot
+        .map(|s| {
+            s.partitions
+                .iter()
+                .filter_map(|(path, state)| {
+                    let mut why = Vec::new();
+                    if state.sort_by != definition.sort_by {
+                        why.push(format!(
+                            "sorted by [{}], definition says [{}]",
+                            state.sort_by.join(", "),
+                            definition.sort_by.join(", ")
+                        ));
+                    }
+                    if state.dedup != definition.doc.dedup {
+                        why.push("written with another dedup rule".to_string());
+                    }
+                    (!why.is_empty()).then(|| StalePartition {
+                        partition: path.clone(),
+                        reason: why.join("; "),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    Ok(Plan {
+        table: definition.name.clone(),
+        base_version: snapshot.map(|s| s.version),
+        source_files: listing.len(),
+        new_source_files: new_sources.len(),
+        partitions,
+        stale_partitions,
+        new_sources,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests;

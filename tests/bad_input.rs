@@ -1,0 +1,168 @@
+//! Bad input stops the run before anything is committed, names the file (and column),
+//! exits 3, and deletes nothing.
+
+use crate::support::lakegen::{Lake, Params};
+use crate::support::{Workspace, laketidy, parquet_files, tree};
+use arrow::array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A workspace whose first two arrival hours are compacted (version 1).
+fn compacted_workspace() -> (Workspace, Lake) {
+    let ws = Workspace::new("128MiB");
+    let lake = Lake::generate(Params {
+        rows: 1_000,
+        ..Params::default()
+    });
+    lake.write(&ws.raw, 0..2);
+    laketidy(&["compact", ws.def()]).ok();
+    (ws, lake)
+}
+
+fn bad_folder(ws: &Workspace) -> PathBuf {
+    let dir = ws.raw.join("dt=2024-03-01/hour=09");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs compact (and plan) on the broken lake and checks everything guarantee 7 says.
+fn assert_refused(ws: &Workspace, bad: &Path, column: Option<&str>) -> String {
+    let source_before = tree(&ws.raw);
+    let lake_before = tree(&ws.lake);
+    let run = laketidy(&["compact", ws.def()]);
+    assert_eq!(
+        run.code, 3,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let name = bad.file_name().unwrap().to_str().unwrap();
+    assert!(
+        run.stderr.contains(name),
+        "the error names the file: {}",
+        run.stderr
+    );
+    if let Some(column) = column {
+        assert!(
+            run.stderr.contains(column),
+            "the error names the column: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        tree(&ws.raw),
+        source_before,
+        "no source file was deleted or changed"
+    );
+    assert_eq!(
+        tree(&ws.lake),
+        lake_before,
+        "nothing was written or committed"
+    );
+    assert_eq!(ws.versions(), 1);
+
+    let json = laketidy(&["compact", ws.def(), "--output", "json"]);
+    assert_eq!(json.code, 3);
+    let doc = json.json();
+    assert_eq!(doc["error"]["kind"], "bad_input");
+    assert_eq!(doc["error"]["exit_code"], 3);
+    assert!(doc["error"]["file"].as_str().unwrap().ends_with(name));
+    assert_eq!(
+        laketidy(&["plan", ws.def()]).code,
+        3,
+        "plan refuses the file too"
+    );
+    run.stderr
+}
+
+#[test]
+fn truncated_parquet_file() {
+    let (ws, _) = compacted_workspace();
+    let good = std::fs::read(
+        crate::support::tree(&ws.raw)
+            .into_keys()
+            .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .unwrap(),
+    )
+    .unwrap();
+    let bad = bad_folder(&ws).join("events+0+truncated.snappy.parquet");
+    std::fs::write(&bad, &good[..good.len() / 2]).unwrap();
+    assert_refused(&ws, &bad, None);
+}
+
+#[test]
+fn zero_byte_file() {
+    let (ws, _) = compacted_workspace();
+    let bad = bad_folder(&ws).join("events+0+empty.parquet");
+    std::fs::write(&bad, b"").unwrap();
+    let stderr = assert_refused(&ws, &bad, None);
+    assert!(stderr.contains("0 bytes"), "{stderr}");
+}
+
+#[test]
+fn non_parquet_file_named_parquet() {
+    let (ws, _) = compacted_workspace();
+    let bad = bad_folder(&ws).join("events.parquet");
+    std::fs::write(&bad, b"event_id,user_id\nabc,1\n".repeat(20)).unwrap();
+    let stderr = assert_refused(&ws, &bad, None);
+    assert!(stderr.contains("cannot be read as Parquet"), "{stderr}");
+}
+
+#[test]
+fn incompatible_column_type() {
+    let (ws, _) = compacted_workspace();
+    let bad = bad_folder(&ws).join("events+1+strings.parquet");
+    let batch = RecordBatch::try_from_iter(vec![
+        (
+            "event_id",
+            Arc::new(StringArray::from(vec!["x1"])) as ArrayRef,
+        ),
+        (
+            "event_time",
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![1_709_251_200_000_000]).with_timezone("UTC"),
+            ) as ArrayRef,
+        ),
+        (
+            "received_at",
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![1_709_251_200_000_000]).with_timezone("UTC"),
+            ) as ArrayRef,
+        ),
+        (
+            "price",
+            Arc::new(StringArray::from(vec!["12.50 EUR"])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&bad).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let stderr = assert_refused(&ws, &bad, Some("price"));
+    assert!(
+        stderr.contains("Utf8") && stderr.contains("Float32"),
+        "both types are named: {stderr}"
+    );
+}
+
+#[test]
+fn bad_file_on_the_first_run_commits_nothing() {
+    let ws = Workspace::new("128MiB");
+    let lake = Lake::generate(Params {
+        rows: 500,
+        ..Params::default()
+    });
+    lake.write(&ws.raw, 0..2);
+    let bad = ws.raw.join("dt=2024-03-01/hour=01/zzz.parquet");
+    std::fs::write(&bad, b"PAR1 not really").unwrap();
+    let source_before = tree(&ws.raw);
+    let run = laketidy(&["compact", ws.def()]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(tree(&ws.raw), source_before);
+    assert!(parquet_files(&ws.lake).is_empty());
+    assert_eq!(ws.versions(), 0);
+}

@@ -1,0 +1,247 @@
+//! Compaction end to end: correctness, incremental runs, re-runs, selection.
+
+use crate::support::check::check_lake;
+use crate::support::lakegen::{Lake, Params};
+use crate::support::{Workspace, laketidy, parquet_files, tree};
+
+#[test]
+fn compaction_of_a_raw_lake_is_correct() {
+    let ws = Workspace::new("48KiB");
+    let lake = Lake::generate(Params::default());
+    lake.write(&ws.raw, 0..lake.params.hours);
+    let run = laketidy(&["compact", ws.def(), "--output", "json"]).ok();
+    let report = run.json();
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["status"], "committed");
+    assert_eq!(report["version"], 1);
+    let expected = lake.expected(lake.params.hours);
+    assert_eq!(
+        report["metrics"]["rows_written"],
+        expected.kept.len() as u64
+    );
+    assert_eq!(
+        report["metrics"]["duplicates_removed"],
+        (lake.deliveries.len() - expected.kept.len()) as u64,
+        "every redelivery is dropped"
+    );
+    assert_eq!(
+        report["partitions"].as_array().unwrap().len(),
+        expected.per_partition.len()
+    );
+    let files = ws.live_files();
+    check_lake(&files, &lake, &expected);
+    // small target size: the big partitions are split into several sorted files
+    let multi = expected
+        .per_partition
+        .values()
+        .filter(|n| **n > 800)
+        .count();
+    assert!(
+        multi > 0,
+        "the lake should have partitions over 800 rows: {:?}",
+        expected.per_partition
+    );
+    assert!(
+        files.len() > expected.per_partition.len(),
+        "{} files for {} partitions",
+        files.len(),
+        expected.per_partition.len()
+    );
+    for f in &files {
+        let size = std::fs::metadata(f).unwrap().len();
+        assert!(
+            size < 96 * 1024,
+            "{f} is {size} bytes, far over the 48 KiB target"
+        );
+        assert!(
+            f.contains("/run-"),
+            "{f}: files live in a run folder inside their partition"
+        );
+    }
+}
+
+#[test]
+fn incremental_runs_rewrite_only_partitions_that_received_rows() {
+    let ws = Workspace::new("128MiB");
+    let lake = Lake::generate(Params {
+        hours: 8,
+        evolve_hour: 3,
+        ..Params::default()
+    });
+    let half = lake.params.hours / 2;
+    lake.write(&ws.raw, 0..half);
+    laketidy(&["compact", ws.def()]).ok();
+    check_lake(&ws.live_files(), &lake, &lake.expected(half));
+    let first_files = parquet_files(&ws.lake);
+
+    lake.write(&ws.raw, half..lake.params.hours);
+    let report = laketidy(&["compact", ws.def(), "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(report["version"], 2);
+    let rewritten: std::collections::BTreeSet<String> = report["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["partition"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        rewritten,
+        lake.partitions_fed_by(half..lake.params.hours),
+        "exactly the partitions that received rows"
+    );
+    let all = lake.expected(lake.params.hours);
+    assert!(
+        rewritten.len() < all.per_partition.len(),
+        "some partitions received nothing new"
+    );
+    check_lake(&ws.live_files(), &lake, &all);
+    // old files were neither overwritten nor moved: directory readers are never torn
+    for f in &first_files {
+        assert!(f.is_file(), "{} disappeared", f.display());
+    }
+}
+
+#[test]
+fn rerunning_a_finished_job_commits_nothing() {
+    let ws = Workspace::new("128MiB");
+    let lake = Lake::generate(Params {
+        rows: 2_000,
+        ..Params::default()
+    });
+    lake.write(&ws.raw, 0..lake.params.hours);
+    laketidy(&["compact", ws.def()]).ok();
+    let before = tree(&ws.lake);
+    let run = laketidy(&["compact", ws.def()]).ok();
+    assert!(run.stdout.contains("nothing to do"), "{}", run.stdout);
+    let json = laketidy(&["compact", ws.def(), "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["status"], "nothing_to_do");
+    assert_eq!(json["base_version"], 1);
+    assert!(json["version"].is_null());
+    assert_eq!(tree(&ws.lake), before, "a re-run writes nothing at all");
+    assert_eq!(ws.versions(), 1);
+    let plan = laketidy(&["plan", ws.def(), "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(plan["partitions"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn dry_run_and_partition_filter_consume_files_partly_and_lose_nothing() {
+    let ws = Workspace::new("128MiB");
+    let lake = Lake::generate(Params {
+        rows: 3_000,
+        ..Params::default()
+    });
+    lake.write(&ws.raw, 0..lake.params.hours);
+    let dry = laketidy(&["compact", ws.def(), "--dry-run", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(dry["status"], "dry_run");
+    assert!(
+        parquet_files(&ws.lake).is_empty(),
+        "a dry run writes no data"
+    );
+    assert_eq!(ws.versions(), 0, "a dry run commits nothing");
+
+    let filter = "dt=2024-03-01/hour=0[0-2]";
+    let first = laketidy(&[
+        "compact",
+        ws.def(),
+        "--partition",
+        filter,
+        "--output",
+        "json",
+    ])
+    .ok()
+    .json();
+    let done: Vec<&str> = first["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["partition"].as_str().unwrap())
+        .collect();
+    assert!(!done.is_empty());
+    assert!(
+        done.iter().all(|p| [
+            "dt=2024-03-01/hour=00",
+            "dt=2024-03-01/hour=01",
+            "dt=2024-03-01/hour=02"
+        ]
+        .contains(p)),
+        "{done:?}"
+    );
+    assert!(first["partitions_skipped"].as_u64().unwrap() > 0);
+
+    let plan = laketidy(&["plan", ws.def(), "--output", "json"])
+        .ok()
+        .json();
+    let pending: Vec<&str> = plan["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["partition"].as_str().unwrap())
+        .collect();
+    assert!(
+        pending.iter().all(|p| !done.contains(p)),
+        "filtered partitions are no longer dirty"
+    );
+    assert_eq!(
+        plan["new_source_files"], 0,
+        "source files were recorded, with the partitions they feed"
+    );
+
+    laketidy(&["compact", ws.def()]).ok();
+    check_lake(&ws.live_files(), &lake, &lake.expected(lake.params.hours));
+}
+
+#[test]
+fn history_and_files_by_version() {
+    let ws = Workspace::new("128MiB");
+    let lake = Lake::generate(Params {
+        rows: 2_000,
+        ..Params::default()
+    });
+    lake.write(&ws.raw, 0..3);
+    laketidy(&["compact", ws.def()]).ok();
+    lake.write(&ws.raw, 3..lake.params.hours);
+    laketidy(&["compact", ws.def()]).ok();
+    let history = laketidy(&["history", ws.def(), "--output", "json"])
+        .ok()
+        .json();
+    let versions = history["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0]["version"], 2, "newest first");
+    assert_eq!(versions[0]["operation"], "compact");
+    assert!(versions[1]["metrics"]["rows_written"].as_u64().unwrap() > 0);
+    let text = laketidy(&["history", ws.def()]).ok().stdout;
+    assert!(
+        text.lines().count() == 3 && text.contains("VERSION"),
+        "{text}"
+    );
+
+    let v1 = laketidy(&["files", ws.def(), "--version", "1", "--output", "json"])
+        .ok()
+        .json();
+    let v1_rows: u64 = v1["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rows"].as_u64().unwrap())
+        .sum();
+    assert_eq!(v1_rows as usize, lake.expected(3).kept.len());
+    let missing = laketidy(&["files", ws.def(), "--version", "9"]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("no version 9"),
+        "{}",
+        missing.stderr
+    );
+
+    // a registered table is found by name in its manifest
+    let manifest = format!("file://{}/_laketidy/", ws.lake.display());
+    let by_name = laketidy(&["files", "events", "--manifest", &manifest]).ok();
+    assert_eq!(by_name.stdout.lines().count(), ws.live_files().len());
+}

@@ -1,0 +1,128 @@
+//! Shared helpers: run the real binary, build a workspace with a generated lake.
+
+#![allow(dead_code)]
+
+pub mod check;
+pub mod lakegen;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "exit code {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Runs the laketidy binary with no manifest from the environment.
+pub fn laketidy(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_laketidy"))
+        .args(args)
+        .env_remove("LAKETIDY_MANIFEST")
+        .output()
+        .expect("run laketidy");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A temp folder with `raw/` (the source), `lake/` (the target) and `events.json`.
+pub struct Workspace {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub raw: PathBuf,
+    pub lake: PathBuf,
+    pub definition: PathBuf,
+}
+
+impl Workspace {
+    pub fn new(target_file_size: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let (raw, lake) = (root.join("raw"), root.join("lake"));
+        std::fs::create_dir_all(&raw).unwrap();
+        let definition = root.join("events.json");
+        std::fs::write(
+            &definition,
+            lakegen::definition_json(Path::new("raw"), Path::new("lake"), target_file_size),
+        )
+        .unwrap();
+        Workspace {
+            _dir: dir,
+            root,
+            raw,
+            lake,
+            definition,
+        }
+    }
+
+    pub fn def(&self) -> &str {
+        self.definition.to_str().unwrap()
+    }
+
+    /// The live files, as `files` prints them.
+    pub fn live_files(&self) -> Vec<String> {
+        laketidy(&["files", self.def()])
+            .ok()
+            .stdout
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn versions(&self) -> usize {
+        let dir = self.lake.join("_laketidy/tables/events/versions");
+        std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+    }
+}
+
+/// Every file below `dir` with its size and modification time, to show nothing changed.
+pub fn tree(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.insert(entry.path(), (meta.len(), meta.modified().unwrap()));
+            }
+        }
+    }
+    out
+}
+
+/// Parquet files below `dir` outside `_laketidy`.
+pub fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    tree(dir)
+        .into_keys()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect()
+}

@@ -1,0 +1,9 @@
+//! One integration binary (as ripgrep does): each topic file drives the real
+//! `laketidy` binary on lakes written into fresh temp folders.
+
+mod support;
+
+mod bad_input;
+mod cli;
+mod compact;
+mod layouts;
