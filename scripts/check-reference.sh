@@ -13,8 +13,10 @@ profiles=("${@:-ci}")
 
 scripts/venv.sh
 py=.venv/bin/python
-cargo build --release --quiet
-bin=$PWD/target/release/laketidy
+# release by default; LAKETIDY_PROFILE=dev reuses the test build (no second full compile)
+profile=${LAKETIDY_PROFILE:-release}
+cargo build --profile "$profile" --quiet
+bin=$PWD/target/$([ "$profile" = dev ] && echo debug || echo "$profile")/laketidy
 
 for profile in "${profiles[@]}"; do
     work=$PWD/.work/reference/$profile
