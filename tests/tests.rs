@@ -6,4 +6,5 @@ mod support;
 mod bad_input;
 mod cli;
 mod compact;
+mod concurrency;
 mod layouts;

@@ -203,6 +203,13 @@ impl Lake {
             // what sinks leave beside the data: none of it is data
             std::fs::write(folder.join("_SUCCESS"), b"").unwrap();
             std::fs::write(folder.join(".events+0+0.snappy.parquet.crc"), b"crc").unwrap();
+            let temporary = folder.join("_temporary/0/_temporary/attempt_0");
+            std::fs::create_dir_all(&temporary).unwrap();
+            std::fs::write(
+                temporary.join("part-00000.snappy.parquet"),
+                b"half-written by a failed task",
+            )
+            .unwrap();
         }
         files
     }
