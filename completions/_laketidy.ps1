@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'laketidy' {
-            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human text, or one JSON document on stdout')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
@@ -37,13 +37,16 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
             [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Bring dirty partitions up to date: merge new rows, dedup, sort, write target-sized files, commit')
             [CompletionResult]::new('files', 'files', [CompletionResultType]::ParameterValue, 'List the live files of a snapshot, one absolute location per line')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the commit log, newest first')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Make a new commit whose partitions are those of an earlier version')
+            [CompletionResult]::new('vacuum', 'vacuum', [CompletionResultType]::ParameterValue, 'Expire old snapshots and delete files no retained snapshot references')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that every referenced file exists with its recorded size and row count (exit 4 if not)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages (one per subcommand)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'laketidy;init' {
-            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human text, or one JSON document on stdout')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
@@ -59,7 +62,7 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
             [CompletionResult]::new('--max-partitions', '--max-partitions', [CompletionResultType]::ParameterName, 'Take at most N dirty partitions (in path order)')
             [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'This worker''s deterministic share K of N of the dirty partitions (0-based K)')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Source files read and partitions rewritten at once [default: the number of cores]')
-            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human text, or one JSON document on stdout')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
@@ -75,7 +78,7 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
             [CompletionResult]::new('--max-partitions', '--max-partitions', [CompletionResultType]::ParameterName, 'Take at most N dirty partitions (in path order)')
             [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'This worker''s deterministic share K of N of the dirty partitions (0-based K)')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Source files read and partitions rewritten at once [default: the number of cores]')
-            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human text, or one JSON document on stdout')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Plan and report, but write and commit nothing')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
@@ -89,7 +92,7 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
         }
         'laketidy;files' {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'A past version instead of the newest')
-            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human text, or one JSON document on stdout')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
@@ -102,7 +105,47 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
         }
         'laketidy;history' {
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N versions')
-            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human text, or one JSON document on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail (per partition)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail (per partition)')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never draw progress bars (they are drawn on stderr only when it is a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'laketidy;rollback' {
+            [CompletionResult]::new('--to-version', '--to-version', [CompletionResultType]::ParameterName, 'The version whose partitions become current again')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human text, or one JSON document on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail (per partition)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail (per partition)')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never draw progress bars (they are drawn on stderr only when it is a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'laketidy;vacuum' {
+            [CompletionResult]::new('--retain', '--retain', [CompletionResultType]::ParameterName, 'Keep snapshots and unreferenced files younger than this (e.g. 7d, 36h, 0s); make it longer than any job')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human text, or one JSON document on stdout')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Report what would be deleted, delete nothing')
+            [CompletionResult]::new('--sources', '--sources', [CompletionResultType]::ParameterName, 'Also delete source files whose rows every partition has consumed (never done otherwise)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail (per partition)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail (per partition)')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never draw progress bars (they are drawn on stderr only when it is a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'laketidy;verify' {
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human text, or one JSON document on stdout')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
@@ -114,7 +157,7 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
             break
         }
         'laketidy;completions' {
-            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human text, or one JSON document on stdout')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
@@ -127,7 +170,7 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
         }
         'laketidy;man' {
             [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Folder to write the pages into')
-            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human text, or one JSON document on stdout')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
@@ -144,6 +187,9 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
             [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Bring dirty partitions up to date: merge new rows, dedup, sort, write target-sized files, commit')
             [CompletionResult]::new('files', 'files', [CompletionResultType]::ParameterValue, 'List the live files of a snapshot, one absolute location per line')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the commit log, newest first')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Make a new commit whose partitions are those of an earlier version')
+            [CompletionResult]::new('vacuum', 'vacuum', [CompletionResultType]::ParameterValue, 'Expire old snapshots and delete files no retained snapshot references')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that every referenced file exists with its recorded size and row count (exit 4 if not)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages (one per subcommand)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -162,6 +208,15 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
             break
         }
         'laketidy;help;history' {
+            break
+        }
+        'laketidy;help;rollback' {
+            break
+        }
+        'laketidy;help;vacuum' {
+            break
+        }
+        'laketidy;help;verify' {
             break
         }
         'laketidy;help;completions' {

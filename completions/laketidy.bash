@@ -40,6 +40,15 @@ _laketidy() {
             laketidy,plan)
                 cmd="laketidy__subcmd__plan"
                 ;;
+            laketidy,rollback)
+                cmd="laketidy__subcmd__rollback"
+                ;;
+            laketidy,vacuum)
+                cmd="laketidy__subcmd__vacuum"
+                ;;
+            laketidy,verify)
+                cmd="laketidy__subcmd__verify"
+                ;;
             laketidy__subcmd__help,compact)
                 cmd="laketidy__subcmd__help__subcmd__compact"
                 ;;
@@ -64,6 +73,15 @@ _laketidy() {
             laketidy__subcmd__help,plan)
                 cmd="laketidy__subcmd__help__subcmd__plan"
                 ;;
+            laketidy__subcmd__help,rollback)
+                cmd="laketidy__subcmd__help__subcmd__rollback"
+                ;;
+            laketidy__subcmd__help,vacuum)
+                cmd="laketidy__subcmd__help__subcmd__vacuum"
+                ;;
+            laketidy__subcmd__help,verify)
+                cmd="laketidy__subcmd__help__subcmd__verify"
+                ;;
             *)
                 ;;
         esac
@@ -71,7 +89,7 @@ _laketidy() {
 
     case "${cmd}" in
         laketidy)
-            opts="-q -v -h -V --manifest --output --quiet --verbose --no-progress --help --version init plan compact files history completions man help"
+            opts="-q -v -h -V --manifest --output --quiet --verbose --no-progress --help --version init plan compact files history rollback vacuum verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -179,7 +197,7 @@ _laketidy() {
             return 0
             ;;
         laketidy__subcmd__help)
-            opts="init plan compact files history completions man help"
+            opts="init plan compact files history rollback vacuum verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -304,6 +322,48 @@ _laketidy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        laketidy__subcmd__help__subcmd__rollback)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        laketidy__subcmd__help__subcmd__vacuum)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        laketidy__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         laketidy__subcmd__history)
             opts="-q -v -h --limit --manifest --output --quiet --verbose --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -401,6 +461,80 @@ _laketidy() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        laketidy__subcmd__rollback)
+            opts="-q -v -h --to-version --manifest --output --quiet --verbose --no-progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        laketidy__subcmd__vacuum)
+            opts="-q -v -h --retain --dry-run --sources --manifest --output --quiet --verbose --no-progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --retain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        laketidy__subcmd__verify)
+            opts="-q -v -h --manifest --output --quiet --verbose --no-progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --manifest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -18,7 +18,7 @@ set edit:completion:arg-completer[laketidy] = {|@words|
     }
     var completions = [
         &'laketidy'= {
-            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
             cand --output 'Output format: human text, or one JSON document on stdout'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
@@ -34,12 +34,15 @@ set edit:completion:arg-completer[laketidy] = {|@words|
             cand compact 'Bring dirty partitions up to date: merge new rows, dedup, sort, write target-sized files, commit'
             cand files 'List the live files of a snapshot, one absolute location per line'
             cand history 'Show the commit log, newest first'
+            cand rollback 'Make a new commit whose partitions are those of an earlier version'
+            cand vacuum 'Expire old snapshots and delete files no retained snapshot references'
+            cand verify 'Check that every referenced file exists with its recorded size and row count (exit 4 if not)'
             cand completions 'Print a shell completion script'
             cand man 'Write the man pages (one per subcommand)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'laketidy;init'= {
-            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
             cand --output 'Output format: human text, or one JSON document on stdout'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
@@ -54,7 +57,7 @@ set edit:completion:arg-completer[laketidy] = {|@words|
             cand --max-partitions 'Take at most N dirty partitions (in path order)'
             cand --shard 'This worker''s deterministic share K of N of the dirty partitions (0-based K)'
             cand --jobs 'Source files read and partitions rewritten at once [default: the number of cores]'
-            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
             cand --output 'Output format: human text, or one JSON document on stdout'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
@@ -69,7 +72,7 @@ set edit:completion:arg-completer[laketidy] = {|@words|
             cand --max-partitions 'Take at most N dirty partitions (in path order)'
             cand --shard 'This worker''s deterministic share K of N of the dirty partitions (0-based K)'
             cand --jobs 'Source files read and partitions rewritten at once [default: the number of cores]'
-            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
             cand --output 'Output format: human text, or one JSON document on stdout'
             cand --dry-run 'Plan and report, but write and commit nothing'
             cand -q 'Print only errors'
@@ -82,7 +85,7 @@ set edit:completion:arg-completer[laketidy] = {|@words|
         }
         &'laketidy;files'= {
             cand --version 'A past version instead of the newest'
-            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
             cand --output 'Output format: human text, or one JSON document on stdout'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
@@ -94,7 +97,44 @@ set edit:completion:arg-completer[laketidy] = {|@words|
         }
         &'laketidy;history'= {
             cand --limit 'Show at most N versions'
-            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
+            cand --output 'Output format: human text, or one JSON document on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail (per partition)'
+            cand --verbose 'Print more detail (per partition)'
+            cand --no-progress 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'laketidy;rollback'= {
+            cand --to-version 'The version whose partitions become current again'
+            cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
+            cand --output 'Output format: human text, or one JSON document on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail (per partition)'
+            cand --verbose 'Print more detail (per partition)'
+            cand --no-progress 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'laketidy;vacuum'= {
+            cand --retain 'Keep snapshots and unreferenced files younger than this (e.g. 7d, 36h, 0s); make it longer than any job'
+            cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
+            cand --output 'Output format: human text, or one JSON document on stdout'
+            cand --dry-run 'Report what would be deleted, delete nothing'
+            cand --sources 'Also delete source files whose rows every partition has consumed (never done otherwise)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail (per partition)'
+            cand --verbose 'Print more detail (per partition)'
+            cand --no-progress 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'laketidy;verify'= {
+            cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
             cand --output 'Output format: human text, or one JSON document on stdout'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
@@ -105,7 +145,7 @@ set edit:completion:arg-completer[laketidy] = {|@words|
             cand --help 'Print help'
         }
         &'laketidy;completions'= {
-            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
             cand --output 'Output format: human text, or one JSON document on stdout'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
@@ -117,7 +157,7 @@ set edit:completion:arg-completer[laketidy] = {|@words|
         }
         &'laketidy;man'= {
             cand --out-dir 'Folder to write the pages into'
-            cand --manifest 'Manifest store: file:///path (default for a local target: TARGET/_laketidy/)'
+            cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
             cand --output 'Output format: human text, or one JSON document on stdout'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
@@ -133,6 +173,9 @@ set edit:completion:arg-completer[laketidy] = {|@words|
             cand compact 'Bring dirty partitions up to date: merge new rows, dedup, sort, write target-sized files, commit'
             cand files 'List the live files of a snapshot, one absolute location per line'
             cand history 'Show the commit log, newest first'
+            cand rollback 'Make a new commit whose partitions are those of an earlier version'
+            cand vacuum 'Expire old snapshots and delete files no retained snapshot references'
+            cand verify 'Check that every referenced file exists with its recorded size and row count (exit 4 if not)'
             cand completions 'Print a shell completion script'
             cand man 'Write the man pages (one per subcommand)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -146,6 +189,12 @@ set edit:completion:arg-completer[laketidy] = {|@words|
         &'laketidy;help;files'= {
         }
         &'laketidy;help;history'= {
+        }
+        &'laketidy;help;rollback'= {
+        }
+        &'laketidy;help;vacuum'= {
+        }
+        &'laketidy;help;verify'= {
         }
         &'laketidy;help;completions'= {
         }

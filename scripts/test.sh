@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: formatting, lints, unit and integration
 # tests (the integration tests drive the real binary on lakes they write themselves).
+# S3 and DynamoDB are a local moto server that scripts/with-moto.sh installs (in
+# .venv) and starts for the duration of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +14,4 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked
+scripts/with-moto.sh cargo test --locked

@@ -37,6 +37,9 @@ pub enum Error {
     /// Another run changed what this run rewrote; nothing of ours is visible.
     #[error("conflict, retry later: {0}")]
     Conflict(String),
+    /// A commit may or may not have landed; its files must be kept.
+    #[error("{0}")]
+    CommitUnknown(String),
     /// The manifest is missing, unreadable or inconsistent.
     #[error("manifest: {0}")]
     Manifest(String),
@@ -85,6 +88,7 @@ impl Error {
             Error::BadInput { .. } => "bad_input",
             Error::Conflict(_) => "conflict",
             Error::Manifest(_) => "manifest",
+            Error::CommitUnknown(_) => "commit_unknown",
             Error::Storage(_) => "storage",
             Error::Parquet(_) | Error::Arrow(_) => "data",
             Error::Io { .. } => "io",

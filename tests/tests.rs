@@ -8,3 +8,5 @@ mod cli;
 mod compact;
 mod concurrency;
 mod layouts;
+mod maintain;
+mod s3;

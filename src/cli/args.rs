@@ -24,7 +24,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Manifest store: file:///path (default for a local target: TARGET/_laketidy/).
+    /// Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path
+    /// [default for a local target: TARGET/_laketidy/].
     #[arg(long, global = true, env = "LAKETIDY_MANIFEST", value_name = "URL")]
     pub manifest: Option<String>,
     /// Output format: human text, or one JSON document on stdout.
@@ -59,6 +60,12 @@ pub enum Command {
     Files(FilesArgs),
     /// Show the commit log, newest first.
     History(HistoryArgs),
+    /// Make a new commit whose partitions are those of an earlier version.
+    Rollback(RollbackArgs),
+    /// Expire old snapshots and delete files no retained snapshot references.
+    Vacuum(VacuumArgs),
+    /// Check that every referenced file exists with its recorded size and row count (exit 4 if not).
+    Verify(VerifyArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -130,4 +137,34 @@ pub struct HistoryArgs {
     /// Show at most N versions.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub table: TableArg,
+    /// The version whose partitions become current again.
+    #[arg(long, value_name = "N")]
+    pub to_version: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct VacuumArgs {
+    #[command(flatten)]
+    pub table: TableArg,
+    /// Keep snapshots and unreferenced files younger than this (e.g. 7d, 36h, 0s); make it longer than any job.
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = crate::ops::maintain::parse_duration)]
+    pub retain: chrono::Duration,
+    /// Report what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also delete source files whose rows every partition has consumed (never done otherwise).
+    #[arg(long)]
+    pub sources: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub table: TableArg,
 }

@@ -6,6 +6,7 @@ use super::generate;
 use crate::error::{Error, Result, exit};
 use crate::manifest;
 use crate::ops::compact::{self, CompactOptions, Status};
+use crate::ops::maintain::{self, VacuumOptions};
 use crate::ops::{Table, log};
 use crate::output::{Printer, text};
 use crate::plan::Selection;
@@ -17,7 +18,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8> {
             let url = manifest.ok_or_else(|| {
                 Error::Usage("init needs --manifest URL (or LAKETIDY_MANIFEST), e.g. --manifest file:///var/lake/_laketidy".into())
             })?;
-            let store = manifest::open(&manifest::parse_url(url)?)?;
+            let store = manifest::open(&manifest::parse_url(url)?).await?;
             store.init().await?;
             printer.document(
                 "init",
@@ -63,6 +64,33 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8> {
             let doc = serde_json::json!({"table": table.definition.name, "versions": entries});
             printer.document("history", &doc, |_| text::history(&entries))?;
             Ok(exit::SUCCESS)
+        }
+        Command::Rollback(args) => {
+            let table = Table::open(&args.table.table, manifest).await?;
+            let report = maintain::rollback(&table, args.to_version).await?;
+            printer.document("rollback", &report, text::rollback)?;
+            Ok(exit::SUCCESS)
+        }
+        Command::Vacuum(args) => {
+            let table = Table::open(&args.table.table, manifest).await?;
+            let options = VacuumOptions {
+                retain: args.retain,
+                dry_run: args.dry_run,
+                sources: args.sources,
+            };
+            let report = maintain::vacuum(&table, &options).await?;
+            printer.document("vacuum", &report, |r| text::vacuum(r, printer.verbose()))?;
+            Ok(exit::SUCCESS)
+        }
+        Command::Verify(args) => {
+            let table = Table::open(&args.table.table, manifest).await?;
+            let report = maintain::verify(&table).await?;
+            printer.document("verify", &report, text::verify)?;
+            Ok(if report.damaged.is_empty() {
+                exit::SUCCESS
+            } else {
+                exit::DAMAGE
+            })
         }
         Command::Completions { shell } => {
             printer.raw(&generate::completion(shell))?;

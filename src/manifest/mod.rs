@@ -1,7 +1,8 @@
 //! Where commits happen.
 //!
 //! A table's history is a sequence of immutable version documents (1, 2, 3, …), each a
-//! complete [`Snapshot`]. Committing version N+1 is one conditional create: the store
+//! [`Commit`] holding what changed, plus checkpoints (complete [`Snapshot`]s) every
+//! [`CHECKPOINT_INTERVAL`] versions. Committing version N+1 is one conditional create: the store
 //! guarantees that of all writers racing for N+1 exactly one wins. Everything above
 //! that primitive — rebasing onto a newer version, per-partition conflict detection,
 //! backoff, resolving unknown outcomes — lives in [`transaction`], once, for every
@@ -13,16 +14,20 @@
 //!                                   └── rebase onto N+1 ◄┘ (conflict if our partitions moved)
 //! ```
 
+mod dynamodb;
 mod object;
 pub mod transaction;
 
 #[cfg(test)]
 mod conformance;
+#[cfg(test)]
+mod faults;
 
+pub use dynamodb::DynamoManifest;
 pub use object::ObjectStoreManifest;
 
 use crate::error::{Error, Result};
-use crate::model::snapshot::Snapshot;
+use crate::model::snapshot::{Commit, FORMAT_VERSION, Snapshot};
 use crate::storage::Location;
 use async_trait::async_trait;
 use url::Url;
@@ -68,20 +73,32 @@ pub trait ManifestStore: Send + Sync + std::fmt::Debug {
     async fn put_version(&self, table: &str, version: u64, document: Vec<u8>)
     -> Result<PutOutcome>;
 
+    /// Stores the complete snapshot at `version`. Checkpoints are derived data: any
+    /// writer may write one, and writing an existing one again is not an error.
+    async fn put_checkpoint(&self, table: &str, version: u64, document: Vec<u8>) -> Result<()>;
+
+    /// The newest checkpoint at or below `at_most`, with its version.
+    async fn latest_checkpoint(&self, table: &str, at_most: u64) -> Result<Option<(u64, Vec<u8>)>>;
+
+    /// Deletes version documents and checkpoints older than `version` (snapshot expiry).
+    /// Callers make sure a checkpoint at `version` exists first.
+    async fn delete_before(&self, table: &str, version: u64) -> Result<usize>;
+
     /// Names of the tables that have at least one version.
     async fn list_tables(&self) -> Result<Vec<String>>;
 }
 
-/// Opens a manifest store from its URL (`file:///path`).
-pub fn open(url: &Url) -> Result<Box<dyn ManifestStore>> {
+/// A checkpoint is written after every this many versions.
+pub const CHECKPOINT_INTERVAL: u64 = 10;
+
+/// Opens a manifest store from its URL: `file:///path`, `s3://bucket/prefix` (S3
+/// conditional writes) or `dynamodb://TABLE`.
+pub async fn open(url: &Url) -> Result<Box<dyn ManifestStore>> {
     match url.scheme() {
-        "file" => Ok(Box::new(ObjectStoreManifest::new(Location::open(url)?))),
-        "dynamodb" | "s3" => Err(Error::Usage(format!(
-            "manifest {url}: the {} manifest backend is not available in this build yet; use a file:// manifest",
-            url.scheme()
-        ))),
+        "file" | "s3" => Ok(Box::new(ObjectStoreManifest::new(Location::open(url)?))),
+        "dynamodb" => Ok(Box::new(DynamoManifest::connect(url).await?)),
         other => Err(Error::Usage(format!(
-            "manifest {url}: unknown scheme {other:?}; use file:///path (dynamodb:// and s3:// are planned)"
+            "manifest {url}: unknown scheme {other:?}; use dynamodb://TABLE, s3://bucket/prefix or file:///path"
         ))),
     }
 }
@@ -92,7 +109,7 @@ pub fn parse_url(text: &str) -> Result<Url> {
         && url.scheme().len() > 1
     {
         let mut url = url;
-        if !url.path().ends_with('/') {
+        if url.scheme() != "dynamodb" && !url.path().ends_with('/') {
             let p = format!("{}/", url.path());
             url.set_path(&p);
         }
@@ -117,31 +134,81 @@ pub fn default_url_for(target: &Url) -> Result<Url> {
         .map_err(|e| Error::Usage(format!("{target}: {e}")))
 }
 
-/// Reads and decodes one version of a table.
+fn check_format(found: u32, what: &str) -> Result<()> {
+    if found > FORMAT_VERSION {
+        return Err(Error::Manifest(format!(
+            "{what} has manifest format {found}; this laketidy reads up to {FORMAT_VERSION}: upgrade laketidy"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads and decodes one version document (what that commit changed).
+pub async fn load_commit(
+    store: &dyn ManifestStore,
+    table: &str,
+    version: u64,
+) -> Result<Option<Commit>> {
+    let Some(bytes) = store.get_version(table, version).await? else {
+        return Ok(None);
+    };
+    let what = format!("{}: version {version} of {table}", store.describe());
+    let commit: Commit = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Manifest(format!("{what} is unreadable: {e}")))?;
+    check_format(commit.format_version, &what)?;
+    Ok(Some(commit))
+}
+
+/// The complete snapshot at `version`: the newest checkpoint at or below it, plus the
+/// commits after that checkpoint.
 pub async fn load_snapshot(
     store: &dyn ManifestStore,
     table: &str,
     version: u64,
 ) -> Result<Option<Snapshot>> {
-    let Some(bytes) = store.get_version(table, version).await? else {
+    if version == 0 || store.get_version(table, version).await?.is_none() {
         return Ok(None);
-    };
-    let snapshot: Snapshot = serde_json::from_slice(&bytes).map_err(|e| {
-        Error::Manifest(format!(
-            "{}: version {version} of {table} is unreadable: {e}",
-            store.describe()
-        ))
-    })?;
-    if snapshot.format_version > crate::model::snapshot::FORMAT_VERSION {
-        return Err(Error::Manifest(format!(
-            "version {version} of {table} has manifest format {}; this laketidy reads up to {}: upgrade laketidy",
-            snapshot.format_version,
-            crate::model::snapshot::FORMAT_VERSION
-        )));
     }
-    Ok(Some(snapshot))
+    let mut snapshot: Option<Snapshot> = match store.latest_checkpoint(table, version).await? {
+        Some((v, bytes)) => {
+            let what = format!("{}: checkpoint {v} of {table}", store.describe());
+            let s: Snapshot = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Manifest(format!("{what} is unreadable: {e}")))?;
+            check_format(s.format_version, &what)?;
+            Some(s)
+        }
+        None => None,
+    };
+    let from = snapshot.as_ref().map_or(1, |s| s.version + 1);
+    for v in from..=version {
+        let Some(commit) = load_commit(store, table, v).await? else {
+            if v == version {
+                return Ok(None);
+            }
+            return Err(Error::Manifest(format!(
+                "{}: version {v} of {table} is missing but version {version} needs it",
+                store.describe()
+            )));
+        };
+        let base = snapshot.get_or_insert_with(|| {
+            Snapshot::empty(table, commit.definition.clone(), commit.commit.clone())
+        });
+        base.apply(&commit);
+    }
+    Ok(snapshot.filter(|s| s.version == version))
 }
 
+/// Writes the checkpoint of `snapshot` when its version is due one; failures only
+/// make later reads slower, so they are not errors.
+pub async fn checkpoint_if_due(store: &dyn ManifestStore, snapshot: &Snapshot) {
+    if snapshot.version.is_multiple_of(CHECKPOINT_INTERVAL)
+        && let Ok(body) = serde_json::to_vec(snapshot)
+    {
+        let _ = store
+            .put_checkpoint(&snapshot.table, snapshot.version, body)
+            .await;
+    }
+}
 /// The newest snapshot of a table, if it has one.
 pub async fn load_latest(store: &dyn ManifestStore, table: &str) -> Result<Option<Snapshot>> {
     match store.latest_version(table).await? {

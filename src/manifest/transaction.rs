@@ -6,15 +6,22 @@
 //! and a source file can only be consumed into a partition by the run whose base still
 //! matches that partition's committed state (exactly once).
 
-use super::{ManifestStore, PutOutcome, load_latest, load_snapshot};
+use super::{
+    ManifestStore, PutOutcome, checkpoint_if_due, load_commit, load_latest, load_snapshot,
+};
 use crate::error::{Error, Result};
 use crate::model::definition::DefinitionDoc;
-use crate::model::snapshot::{CommitInfo, FORMAT_VERSION, PartitionState, Snapshot, SourceRecord};
+use crate::model::snapshot::{
+    Commit, CommitInfo, FORMAT_VERSION, PartitionState, Snapshot, SourceRecord,
+};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How many times a run rebases before giving up with a conflict.
 const MAX_ATTEMPTS: u32 = 12;
+
+/// A partition's state as the run found it, and as the run leaves it (`None`: removed).
+pub type PartitionChange = (Option<PartitionState>, Option<PartitionState>);
 
 /// What one run wants to commit.
 #[derive(Clone, Debug)]
@@ -25,8 +32,7 @@ pub struct Changes {
     pub schema: Option<String>,
     /// The version the run read; `None` for a table's first commit.
     pub base_version: Option<u64>,
-    /// New state of each partition the run rewrote, with the state it started from.
-    pub partitions: BTreeMap<String, (Option<PartitionState>, PartitionState)>,
+    pub partitions: BTreeMap<String, PartitionChange>,
     /// Source files recorded by this run.
     pub sources: BTreeMap<String, SourceRecord>,
     pub commit: CommitInfo,
@@ -51,15 +57,20 @@ pub async fn commit(
             })?),
         };
     for attempt in 0..MAX_ATTEMPTS {
-        let next = build(latest.as_ref(), changes, merge_schema)?;
-        let body = serde_json::to_vec_pretty(&next).map_err(|e| Error::Other(e.to_string()))?;
+        let (document, next) = build(latest.as_ref(), changes, merge_schema)?;
+        let body = serde_json::to_vec(&document).map_err(|e| Error::Other(e.to_string()))?;
         let outcome = match store.put_version(table, next.version, body).await {
-            Ok(outcome) => outcome,
+            Ok(PutOutcome::Committed) => PutOutcome::Committed,
+            // A retried request may have found our own first attempt: read it back.
+            Ok(PutOutcome::AlreadyExists) => {
+                whose(store, table, next.version, &changes.commit.run_id).await?
+            }
             Err(error) => {
                 resolve_unknown(store, table, next.version, &changes.commit.run_id, error).await?
             }
         };
         if outcome == PutOutcome::Committed {
+            checkpoint_if_due(store, &next).await;
             return Ok(next);
         }
         // Lost the race for this version: rebase onto whatever is newest now.
@@ -71,6 +82,19 @@ pub async fn commit(
     )))
 }
 
+/// Whether an existing version is this run's own commit.
+async fn whose(
+    store: &dyn ManifestStore,
+    table: &str,
+    version: u64,
+    run_id: &str,
+) -> Result<PutOutcome> {
+    Ok(match load_commit(store, table, version).await? {
+        Some(found) if found.commit.run_id == run_id => PutOutcome::Committed,
+        _ => PutOutcome::AlreadyExists,
+    })
+}
+
 /// Reads back a version whose put failed ambiguously: ours landed, another did, or none.
 async fn resolve_unknown(
     store: &dyn ManifestStore,
@@ -79,12 +103,12 @@ async fn resolve_unknown(
     run_id: &str,
     error: Error,
 ) -> Result<PutOutcome> {
-    match load_snapshot(store, table, version).await {
+    match load_commit(store, table, version).await {
         Ok(Some(found)) if found.commit.run_id == run_id => Ok(PutOutcome::Committed),
         Ok(Some(_)) => Ok(PutOutcome::AlreadyExists),
-        // Nothing landed: safe to try the same version again, as a lost race.
+        // Nothing landed: trying the same version again is a plain race.
         Ok(None) => Ok(PutOutcome::AlreadyExists),
-        Err(read_error) => Err(Error::Manifest(format!(
+        Err(read_error) => Err(Error::CommitUnknown(format!(
             "the outcome of committing version {version} of {table} is unknown ({error}; reading it back failed: \
              {read_error}). This run's files are kept; run `laketidy history` to see whether it landed"
         ))),
@@ -98,25 +122,13 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(base / 2 + jitter)
 }
 
-/// The snapshot this run would commit on top of `latest`, or a conflict.
+/// The version document this run would commit on top of `latest`, and the snapshot it
+/// makes; or a conflict if `latest` changed what this run rewrote.
 fn build(
     latest: Option<&Snapshot>,
     changes: &Changes,
     merge_schema: SchemaMerge,
-) -> Result<Snapshot> {
-    let mut next = match latest {
-        Some(s) => s.clone(),
-        None => Snapshot {
-            format_version: FORMAT_VERSION,
-            table: changes.table.clone(),
-            version: 0,
-            definition: changes.definition.clone(),
-            schema: None,
-            partitions: BTreeMap::new(),
-            sources: BTreeMap::new(),
-            commit: changes.commit.clone(),
-        },
-    };
+) -> Result<(Commit, Snapshot)> {
     let who = |s: &Snapshot| {
         format!(
             "version {} (run {}, {})",
@@ -140,33 +152,64 @@ fn build(
                 )));
             }
         }
-    }
-    for (path, record) in &changes.sources {
-        match next.sources.get(path) {
-            Some(known) if known.size != record.size => {
+        for (path, record) in &changes.sources {
+            if latest
+                .sources
+                .get(path)
+                .is_some_and(|known| known.size != record.size)
+            {
                 return Err(Error::Conflict(format!(
-                    "source file {path} was recorded with another size by a newer version"
+                    "source file {path} was recorded with another size by {}",
+                    who(latest)
                 )));
             }
-            Some(_) => {}
-            None => {
-                next.sources.insert(path.clone(), record.clone());
-            }
         }
+    } else if changes.base_version.is_some() {
+        return Err(Error::Manifest(format!(
+            "{}: the table's versions are gone",
+            changes.table
+        )));
     }
-    for (partition, (_, state)) in &changes.partitions {
-        next.partitions.insert(partition.clone(), state.clone());
-    }
-    next.schema = merge_schema(
+    let version = latest.map_or(1, |s| s.version + 1);
+    let schema = merge_schema(
         latest.and_then(|s| s.schema.as_deref()),
         changes.schema.as_deref(),
     )
     .map_err(|e| Error::Conflict(format!("the table schema changed meanwhile: {e}")))?;
-    next.format_version = FORMAT_VERSION;
-    next.definition = changes.definition.clone();
-    next.version = latest.map_or(1, |s| s.version + 1);
-    next.commit = changes.commit.clone();
-    Ok(next)
+    let document = Commit {
+        format_version: FORMAT_VERSION,
+        table: changes.table.clone(),
+        version,
+        definition: changes.definition.clone(),
+        schema,
+        partitions: changes
+            .partitions
+            .iter()
+            .filter_map(|(p, (_, new))| Some((p.clone(), new.clone()?)))
+            .collect(),
+        removed_partitions: changes
+            .partitions
+            .iter()
+            .filter(|(_, (_, new))| new.is_none())
+            .map(|(p, _)| p.clone())
+            .collect(),
+        sources: changes
+            .sources
+            .iter()
+            .filter(|(path, _)| latest.is_none_or(|s| !s.sources.contains_key(*path)))
+            .map(|(p, r)| (p.clone(), r.clone()))
+            .collect(),
+        commit: changes.commit.clone(),
+    };
+    let mut next = latest.cloned().unwrap_or_else(|| {
+        Snapshot::empty(
+            &changes.table,
+            changes.definition.clone(),
+            changes.commit.clone(),
+        )
+    });
+    next.apply(&document);
+    Ok((document, next))
 }
 
 #[cfg(test)]
@@ -213,7 +256,7 @@ mod tests {
                         consumed: [format!("{run}.parquet")].into(),
                         ..Default::default()
                     };
-                    (p.to_string(), (base.clone(), state))
+                    (p.to_string(), (base.clone(), Some(state)))
                 })
                 .collect(),
             sources: BTreeMap::new(),

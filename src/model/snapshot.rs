@@ -1,13 +1,15 @@
 //! A snapshot is version N of a table: for every partition its live files and the
 //! source files already consumed into it, plus the definition in force and the commit
-//! metadata. The manifest stores one document per version (see `manifest`).
+//! metadata. The manifest stores each version as a [`Commit`] (what changed) and, every
+//! few versions, a checkpoint (the whole [`Snapshot`]), so that a read applies at
+//! most a few commits to a checkpoint however long the history grows.
 
 use crate::model::definition::{DedupDoc, DefinitionDoc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Bumped on any change that an older laketidy could misread.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -82,7 +84,64 @@ pub struct CommitInfo {
     pub metrics: serde_json::Value,
 }
 
+/// One version document: the partitions a commit changed, in full, and the source
+/// files it recorded. Immutable once written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Commit {
+    pub format_version: u32,
+    pub table: String,
+    pub version: u64,
+    pub definition: DefinitionDoc,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// New state of every partition this commit changed.
+    pub partitions: BTreeMap<String, PartitionState>,
+    /// Partitions this commit removed (a rollback to a version that lacked them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_partitions: Vec<String>,
+    /// Source files recorded by this commit.
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourceRecord>,
+    pub commit: CommitInfo,
+}
+
 impl Snapshot {
+    /// The empty table before its first commit.
+    pub fn empty(table: &str, definition: DefinitionDoc, commit: CommitInfo) -> Self {
+        Snapshot {
+            format_version: FORMAT_VERSION,
+            table: table.to_string(),
+            version: 0,
+            definition,
+            schema: None,
+            partitions: BTreeMap::new(),
+            sources: BTreeMap::new(),
+            commit,
+        }
+    }
+
+    /// The snapshot after `commit` (which must be the next version).
+    pub fn apply(&mut self, commit: &Commit) {
+        for (partition, state) in &commit.partitions {
+            self.partitions.insert(partition.clone(), state.clone());
+        }
+        for partition in &commit.removed_partitions {
+            self.partitions.remove(partition);
+        }
+        for (path, record) in &commit.sources {
+            self.sources
+                .entry(path.clone())
+                .or_insert_with(|| record.clone());
+        }
+        self.format_version = FORMAT_VERSION;
+        self.version = commit.version;
+        self.definition = commit.definition.clone();
+        if commit.schema.is_some() {
+            self.schema = commit.schema.clone();
+        }
+        self.commit = commit.commit.clone();
+    }
+
     /// Partitions that some known source file has rows for but that have not consumed it.
     pub fn pending_sources(&self) -> BTreeMap<&str, Vec<&str>> {
         let mut pending: BTreeMap<&str, Vec<&str>> = BTreeMap::new();

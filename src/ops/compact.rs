@@ -15,7 +15,7 @@ use crate::exec::write::{FileSizing, WriteRequest, write_files};
 use crate::manifest::transaction::{self, Changes};
 use crate::model::definition::DedupRule;
 use crate::model::schema::{conform_batch, encode_schema, merge_encoded};
-use crate::model::snapshot::{CommitInfo, PartitionState, SourceRecord};
+use crate::model::snapshot::{PartitionState, SourceRecord};
 use crate::plan::{self, PartitionPlan, Plan, Selection};
 use arrow::array::RecordBatch;
 use arrow::compute::{concat_batches, take_record_batch};
@@ -159,12 +159,12 @@ pub async fn compact(
             report.status = Status::Committed;
             report.version = Some(snapshot.version);
         }
-        Err(error @ Error::Conflict(_)) => {
+        // the commit may have landed: keep the files, they may be referenced
+        Err(error @ Error::CommitUnknown(_)) => return Err(error),
+        Err(error) => {
             discard(table, &written).await;
             return Err(error);
         }
-        // the outcome may be unknown: keep the files, they may be referenced
-        Err(error) => return Err(error),
     }
     report.partitions = outcomes.into_iter().map(|o| o.report).collect();
     report.metrics.duration_ms = started.elapsed().as_millis() as u64;
@@ -463,7 +463,7 @@ fn changes(
                 let before = base
                     .and_then(|s| s.partitions.get(&o.report.partition))
                     .cloned();
-                (o.report.partition.clone(), (before, o.state.clone()))
+                (o.report.partition.clone(), (before, Some(o.state.clone())))
             })
             .collect(),
         sources: plan
@@ -479,22 +479,12 @@ fn changes(
                 (file.path.clone(), record)
             })
             .collect::<BTreeMap<_, _>>(),
-        commit: CommitInfo {
-            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            operation: "compact".into(),
-            writer: writer_id(),
-            run_id: run_id.to_string(),
-            metrics: serde_json::to_value(metrics).unwrap_or_default(),
-        },
+        commit: super::maintain::commit_info(
+            "compact",
+            run_id,
+            serde_json::to_value(metrics).unwrap_or_default(),
+        ),
     }
-}
-
-fn writer_id() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown-host".into());
-    format!("laketidy/{}@{host}", env!("CARGO_PKG_VERSION"))
 }
 
 /// Deletes the folders this run wrote; they are referenced by no snapshot.

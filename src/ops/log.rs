@@ -2,7 +2,7 @@
 
 use super::Table;
 use crate::error::{Error, Result};
-use crate::manifest::load_snapshot;
+use crate::manifest::{load_commit, load_snapshot};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -71,34 +71,32 @@ pub struct HistoryEntry {
     pub operation: String,
     pub run_id: String,
     pub writer: String,
-    pub partitions: usize,
-    pub files: usize,
-    pub rows: u64,
+    pub partitions_changed: usize,
+    pub files_added: usize,
     pub metrics: serde_json::Value,
 }
 
-/// Every version, newest first (at most `limit`).
+/// Every version still in the manifest, newest first (at most `limit`).
 pub async fn history(table: &Table, limit: Option<usize>) -> Result<Vec<HistoryEntry>> {
     let Some(latest) = table.base_version() else {
         return Ok(Vec::new());
     };
     let mut entries = Vec::new();
     for version in (1..=latest).rev().take(limit.unwrap_or(usize::MAX)) {
-        let Some(s) =
-            load_snapshot(table.manifest.as_ref(), &table.definition.name, version).await?
+        // versions before the oldest retained one were expired by vacuum
+        let Some(c) = load_commit(table.manifest.as_ref(), &table.definition.name, version).await?
         else {
-            continue;
+            break;
         };
         entries.push(HistoryEntry {
             version,
-            partitions: s.partitions.len(),
-            files: s.partitions.values().map(|p| p.files.len()).sum(),
-            rows: s.total_rows(),
-            timestamp: s.commit.timestamp,
-            operation: s.commit.operation,
-            run_id: s.commit.run_id,
-            writer: s.commit.writer,
-            metrics: s.commit.metrics,
+            partitions_changed: c.partitions.len() + c.removed_partitions.len(),
+            files_added: c.partitions.values().map(|p| p.files.len()).sum(),
+            timestamp: c.commit.timestamp,
+            operation: c.commit.operation,
+            run_id: c.commit.run_id,
+            writer: c.commit.writer,
+            metrics: c.commit.metrics,
         });
     }
     Ok(entries)

@@ -4,6 +4,7 @@
 pub mod compact;
 pub mod inventory;
 pub mod log;
+pub mod maintain;
 pub mod table;
 
 pub use table::Table;

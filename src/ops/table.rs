@@ -42,7 +42,7 @@ impl Table {
             })?;
             (None, manifest::parse_url(url)?)
         };
-        let manifest = manifest::open(&manifest_url)?;
+        let manifest = manifest::open(&manifest_url).await?;
         let name = definition
             .as_ref()
             .map_or(table, |d| d.name.as_str())

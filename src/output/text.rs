@@ -2,6 +2,7 @@
 
 use crate::ops::compact::{CompactReport, Status};
 use crate::ops::log::{FileList, HistoryEntry};
+use crate::ops::maintain::{RollbackReport, VacuumReport, VerifyReport};
 use crate::plan::Plan;
 use std::fmt::Write;
 
@@ -179,15 +180,88 @@ pub fn history(entries: &[HistoryEntry]) -> String {
     }
     let _ = writeln!(
         out,
-        "{:>7}  {:<24}  {:<10} {:>10} {:>7} {:>12}  RUN",
-        "VERSION", "TIME", "OPERATION", "PARTITIONS", "FILES", "ROWS"
+        "{:>7}  {:<24}  {:<10} {:>10} {:>11}  RUN",
+        "VERSION", "TIME", "OPERATION", "PARTITIONS", "FILES ADDED"
     );
     for e in entries {
         let _ = writeln!(
             out,
-            "{:>7}  {:<24}  {:<10} {:>10} {:>7} {:>12}  {}",
-            e.version, e.timestamp, e.operation, e.partitions, e.files, e.rows, e.run_id
+            "{:>7}  {:<24}  {:<10} {:>10} {:>11}  {}",
+            e.version, e.timestamp, e.operation, e.partitions_changed, e.files_added, e.run_id
         );
+    }
+    out
+}
+
+pub fn rollback(r: &RollbackReport) -> String {
+    match r.version {
+        None => format!(
+            "nothing to do: {} already has the partitions of version {}\n",
+            r.table, r.to_version
+        ),
+        Some(v) => format!(
+            "committed {} version {v}: {} partitions back to version {}; source files consumed after it are pending again\n",
+            r.table, r.partitions_changed, r.to_version
+        ),
+    }
+}
+
+pub fn vacuum(r: &VacuumReport, verbose: u8) -> String {
+    let mut out = String::new();
+    let verb = if r.dry_run { "would delete" } else { "deleted" };
+    let _ = writeln!(
+        out,
+        "{}: {verb} {} files ({}), expired {} versions (oldest kept: {}), kept {} recent unreferenced files{}",
+        r.table,
+        r.files_deleted.len(),
+        bytes(r.bytes_deleted),
+        r.versions_expired,
+        r.oldest_retained_version,
+        r.recent_unreferenced_kept,
+        if r.source_files_deleted.is_empty() {
+            String::new()
+        } else {
+            format!(", {} source files", r.source_files_deleted.len())
+        }
+    );
+    if verbose > 0 || r.dry_run {
+        for f in r.files_deleted.iter().chain(&r.source_files_deleted) {
+            let _ = writeln!(out, "  {f}");
+        }
+    }
+    out
+}
+
+pub fn verify(r: &VerifyReport) -> String {
+    let mut out = String::new();
+    if r.damaged.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} version {}: all {} files are intact",
+            r.table, r.version, r.files_checked
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{} version {}: {} of {} files are damaged",
+            r.table,
+            r.version,
+            r.damaged.len(),
+            r.files_checked
+        );
+        for d in &r.damaged {
+            let _ = writeln!(out, "  DAMAGED {}: {}", d.location, d.problem);
+        }
+    }
+    if !r.orphans.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} orphan files (referenced by no retained snapshot; `vacuum` removes them):",
+            r.orphans.len()
+        );
+        for o in &r.orphans {
+            let _ = writeln!(out, "  {o}");
+        }
     }
     out
 }

@@ -1,0 +1,256 @@
+//! Lakes on S3 with DynamoDB and S3 manifests, against the local moto server that
+//! scripts/with-moto.sh starts (the suite says so when it is missing).
+
+use crate::support::check::check_lake;
+use crate::support::lakegen::{Lake, Params};
+use crate::support::{Run, laketidy};
+use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn moto() -> String {
+    std::env::var("LAKETIDY_TEST_MOTO")
+        .unwrap_or_else(|_| panic!("LAKETIDY_TEST_MOTO is not set: run the suite with scripts/test.sh, which starts a local S3 + DynamoDB server"))
+}
+
+fn bucket(name: &str) -> Arc<dyn ObjectStore> {
+    let _ = moto();
+    Arc::new(
+        AmazonS3Builder::from_env()
+            .with_bucket_name(name)
+            .build()
+            .unwrap(),
+    )
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Uploads every file below `dir` to `bucket/prefix/`.
+fn upload(dir: &Path, store: &Arc<dyn ObjectStore>, prefix: &str) {
+    runtime().block_on(async {
+        for (path, _) in crate::support::tree(dir) {
+            let rel = path.strip_prefix(dir).unwrap().to_str().unwrap();
+            let key = StorePath::parse(format!("{prefix}/{rel}")).unwrap();
+            store
+                .put(&key, std::fs::read(&path).unwrap().into())
+                .await
+                .unwrap();
+        }
+    });
+}
+
+/// Downloads `s3://bucket/key` URLs to `dir/key`, returning the local paths.
+fn download(
+    urls: &[String],
+    store: &Arc<dyn ObjectStore>,
+    bucket_name: &str,
+    dir: &Path,
+) -> Vec<String> {
+    runtime().block_on(async {
+        let mut out = Vec::new();
+        for url in urls {
+            let key = url
+                .strip_prefix(&format!("s3://{bucket_name}/"))
+                .unwrap_or_else(|| panic!("{url} is not in {bucket_name}"));
+            let bytes = store
+                .get(&StorePath::parse(key).unwrap())
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            let local: PathBuf = dir.join(key);
+            std::fs::create_dir_all(local.parent().unwrap()).unwrap();
+            std::fs::write(&local, &bytes).unwrap();
+            out.push(local.display().to_string());
+        }
+        out
+    })
+}
+
+fn keys_under(store: &Arc<dyn ObjectStore>, prefix: &str) -> Vec<String> {
+    runtime().block_on(async {
+        let listed: Vec<_> = store
+            .list(Some(&StorePath::parse(prefix).unwrap()))
+            .try_collect()
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = listed.into_iter().map(|m| m.location.to_string()).collect();
+        keys.sort();
+        keys
+    })
+}
+
+struct S3Table {
+    _dir: tempfile::TempDir,
+    local: PathBuf,
+    definition: String,
+    id: String,
+    lake: Lake,
+}
+
+fn s3_table(rows: usize) -> S3Table {
+    let dir = tempfile::tempdir().unwrap();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let lake = Lake::generate(Params {
+        rows,
+        ..Params::default()
+    });
+    let raw = dir.path().join("raw");
+    lake.write(&raw, 0..lake.params.hours);
+    upload(&raw, &bucket("laketidy-raw"), &id);
+    let definition = dir.path().join("events.json");
+    let json = crate::support::lakegen::definition_json(
+        Path::new(&format!("s3://laketidy-raw/{id}/")),
+        Path::new(&format!("s3://laketidy-lake/{id}/")),
+        "128MiB",
+    );
+    std::fs::write(&definition, json).unwrap();
+    S3Table {
+        local: dir.path().to_path_buf(),
+        definition: definition.display().to_string(),
+        _dir: dir,
+        id,
+        lake,
+    }
+}
+
+fn with_manifest(args: &[&str], manifest: &str) -> Run {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--manifest", manifest]);
+    laketidy(&all)
+}
+
+fn compact_and_check(t: &S3Table, manifest: &str) {
+    let report = with_manifest(&["compact", &t.definition, "--output", "json"], manifest)
+        .ok()
+        .json();
+    assert_eq!(report["status"], "committed");
+    let urls: Vec<String> = with_manifest(&["files", &t.definition], manifest)
+        .ok()
+        .stdout
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        urls.iter()
+            .all(|u| u.starts_with(&format!("s3://laketidy-lake/{}/dt=", t.id))),
+        "{urls:?}"
+    );
+    let local = download(
+        &urls,
+        &bucket("laketidy-lake"),
+        "laketidy-lake",
+        &t.local.join("download"),
+    );
+    check_lake(&local, &t.lake, &t.lake.expected(t.lake.params.hours));
+    with_manifest(&["verify", &t.definition], manifest).ok();
+    let again = with_manifest(&["compact", &t.definition, "--output", "json"], manifest)
+        .ok()
+        .json();
+    assert_eq!(again["status"], "nothing_to_do");
+    // the table is registered: it is found by name
+    let by_name = with_manifest(&["files", "events"], manifest).ok();
+    assert_eq!(by_name.stdout.lines().count(), urls.len());
+}
+
+#[test]
+fn s3_lake_with_a_dynamodb_manifest() {
+    let t = s3_table(3_000);
+    let manifest = format!("dynamodb://laketidy-{}", t.id);
+    let init = laketidy(&["init", "--manifest", &manifest]).ok();
+    assert!(init.stdout.contains("is ready"), "{}", init.stdout);
+    laketidy(&["init", "--manifest", &manifest]).ok();
+    compact_and_check(&t, &manifest);
+}
+
+#[test]
+fn s3_lake_with_an_s3_conditional_write_manifest() {
+    let t = s3_table(2_000);
+    let manifest = format!("s3://laketidy-manifest/{}/", t.id);
+    compact_and_check(&t, &manifest);
+    let documents = keys_under(&bucket("laketidy-manifest"), &t.id);
+    assert_eq!(
+        documents,
+        vec![format!(
+            "{}/tables/events/versions/00000000000000000001.json",
+            t.id
+        )]
+    );
+}
+
+#[test]
+fn concurrent_runs_on_s3_with_dynamodb_never_both_commit() {
+    let t = s3_table(3_000);
+    let manifest = format!("dynamodb://laketidy-{}", t.id);
+    laketidy(&["init", "--manifest", &manifest]).ok();
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_laketidy"))
+            .args([
+                "compact",
+                &t.definition,
+                "--manifest",
+                &manifest,
+                "--output",
+                "json",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let codes: Vec<i32> = [a, b]
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap().status.code().unwrap())
+        .collect();
+    let mut sorted = codes.clone();
+    sorted.sort();
+    assert!(sorted == [0, 0] || sorted == [0, 75], "{codes:?}");
+    let history = with_manifest(&["history", &t.definition, "--output", "json"], &manifest)
+        .ok()
+        .json();
+    assert_eq!(
+        history["versions"].as_array().unwrap().len(),
+        1,
+        "one commit"
+    );
+    let live: Vec<String> = with_manifest(&["files", &t.definition], &manifest)
+        .ok()
+        .stdout
+        .lines()
+        .map(|u| u.replace("s3://laketidy-lake/", ""))
+        .collect();
+    let mut on_s3 = keys_under(&bucket("laketidy-lake"), &t.id);
+    let mut live_sorted = live;
+    live_sorted.sort();
+    on_s3.sort();
+    assert_eq!(on_s3, live_sorted, "the losing run removed its files");
+}
+
+#[test]
+fn an_unreachable_dynamodb_table_is_a_clear_error() {
+    let t = s3_table(200);
+    let run = with_manifest(
+        &["compact", &t.definition],
+        &format!("dynamodb://laketidy-missing-{}", t.id),
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("DynamoDB") && run.stderr.to_lowercase().contains("not found"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("laketidy-test-secret"),
+        "no secret in errors"
+    );
+}
