@@ -274,3 +274,38 @@ fn killed_at_any_moment_the_table_stays_committed_and_the_next_run_finishes() {
         );
     }
 }
+
+#[test]
+fn vacuum_removes_staging_files_of_writers_that_died() {
+    let (ws, _) = compacted(500);
+    let staging = ws
+        .lake
+        .join("dt=2024-03-01/hour=01/run-dead/part-00000.parquet#1");
+    std::fs::create_dir_all(staging.parent().unwrap()).unwrap();
+    std::fs::write(&staging, b"half a file").unwrap();
+    let dry = laketidy(&[
+        "vacuum",
+        ws.def(),
+        "--retain",
+        "0s",
+        "--dry-run",
+        "--output",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(dry["stale_uploads_aborted"], 1);
+    assert!(staging.exists());
+    let kept = laketidy(&["vacuum", ws.def(), "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        kept["stale_uploads_aborted"], 0,
+        "younger than --retain: maybe still being written"
+    );
+    let done = laketidy(&["vacuum", ws.def(), "--retain", "0s", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(done["stale_uploads_aborted"], 1);
+    assert!(!staging.exists());
+}

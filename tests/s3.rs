@@ -254,3 +254,119 @@ fn an_unreachable_dynamodb_table_is_a_clear_error() {
         "no secret in errors"
     );
 }
+
+#[test]
+fn vacuum_aborts_stale_multipart_uploads_and_deletes_replaced_files() {
+    let t = s3_table(1_500);
+    let manifest = format!("s3://laketidy-manifest/{}/", t.id);
+    with_manifest(&["compact", &t.definition], &manifest).ok();
+    let lake = bucket("laketidy-lake");
+    runtime().block_on(async {
+        let key = StorePath::parse(format!(
+            "{}/dt=2024-03-01/hour=01/run-dead/part-00000.parquet",
+            t.id
+        ))
+        .unwrap();
+        let mut upload = lake.put_multipart(&key).await.unwrap();
+        upload.put_part(vec![7u8; 1024].into()).await.unwrap();
+        // the writer dies here: the upload is neither completed nor aborted
+    });
+    let dry = with_manifest(
+        &[
+            "vacuum",
+            &t.definition,
+            "--retain",
+            "0s",
+            "--dry-run",
+            "--output",
+            "json",
+        ],
+        &manifest,
+    )
+    .ok()
+    .json();
+    assert_eq!(dry["stale_uploads_aborted"], 1);
+    let done = with_manifest(
+        &[
+            "vacuum",
+            &t.definition,
+            "--retain",
+            "0s",
+            "--output",
+            "json",
+        ],
+        &manifest,
+    )
+    .ok()
+    .json();
+    assert_eq!(done["stale_uploads_aborted"], 1);
+    let again = with_manifest(
+        &[
+            "vacuum",
+            &t.definition,
+            "--retain",
+            "0s",
+            "--output",
+            "json",
+        ],
+        &manifest,
+    )
+    .ok()
+    .json();
+    assert_eq!(again["stale_uploads_aborted"], 0, "the upload is gone");
+    with_manifest(&["verify", &t.definition], &manifest).ok();
+}
+
+/// Every 4th request to S3 and DynamoDB is throttled (503 SlowDown, 400
+/// ProvisionedThroughputExceededException) by a proxy in front of moto.
+#[test]
+fn throttled_requests_are_retried_with_backoff() {
+    let t = s3_table(1_500);
+    let manifest = format!("dynamodb://laketidy-{}", t.id);
+    laketidy(&["init", "--manifest", &manifest]).ok();
+    let port = {
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        socket.local_addr().unwrap().port()
+    };
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/flaky_proxy.py");
+    let mut proxy = std::process::Command::new(python)
+        .arg(script)
+        .arg(port.to_string())
+        .arg(moto())
+        .arg("4")
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_laketidy"))
+            .args(args)
+            .args(["--manifest", &manifest])
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    let compacted = run(&["compact", &t.definition, "--output", "json"]);
+    let files = run(&["files", &t.definition]);
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    assert_eq!(compacted.ok().json()["status"], "committed");
+    let urls: Vec<String> = files.ok().stdout.lines().map(str::to_string).collect();
+    let local = download(
+        &urls,
+        &bucket("laketidy-lake"),
+        "laketidy-lake",
+        &t.local.join("download"),
+    );
+    check_lake(&local, &t.lake, &t.lake.expected(t.lake.params.hours));
+}

@@ -248,6 +248,8 @@ pub struct VacuumReport {
     /// Unreferenced files kept because they are younger than `--retain` (maybe in flight).
     pub recent_unreferenced_kept: usize,
     pub source_files_deleted: Vec<String>,
+    /// Multipart uploads (S3) or staging files (local) of writers that died.
+    pub stale_uploads_aborted: usize,
 }
 
 pub async fn vacuum(table: &Table, options: &VacuumOptions) -> Result<VacuumReport> {
@@ -301,6 +303,8 @@ pub async fn vacuum(table: &Table, options: &VacuumOptions) -> Result<VacuumRepo
             store.delete_before(name, keep_from).await?;
         }
     }
+    report.stale_uploads_aborted =
+        crate::storage::uploads::abort_stale(&table.target, cutoff, options.dry_run).await?;
     if options.sources {
         let listed = table.source.list_files().await?;
         for file in listed {

@@ -211,13 +211,14 @@ pub fn vacuum(r: &VacuumReport, verbose: u8) -> String {
     let verb = if r.dry_run { "would delete" } else { "deleted" };
     let _ = writeln!(
         out,
-        "{}: {verb} {} files ({}), expired {} versions (oldest kept: {}), kept {} recent unreferenced files{}",
+        "{}: {verb} {} files ({}), expired {} versions (oldest kept: {}), kept {} recent unreferenced files, aborted {} stale uploads{}",
         r.table,
         r.files_deleted.len(),
         bytes(r.bytes_deleted),
         r.versions_expired,
         r.oldest_retained_version,
         r.recent_unreferenced_kept,
+        r.stale_uploads_aborted,
         if r.source_files_deleted.is_empty() {
             String::new()
         } else {

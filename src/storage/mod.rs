@@ -6,6 +6,8 @@
 //! some characters (`%` among them) inside its `Path`; [`Location::to_store`] and
 //! [`Location::relative`] are the only places that cross between the two.
 
+pub mod uploads;
+
 use crate::error::{Error, Result};
 use crate::model::hive;
 use crate::plan::ListedFile;
