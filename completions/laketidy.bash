@@ -34,6 +34,9 @@ _laketidy() {
             laketidy,init)
                 cmd="laketidy__subcmd__init"
                 ;;
+            laketidy,inspect)
+                cmd="laketidy__subcmd__inspect"
+                ;;
             laketidy,man)
                 cmd="laketidy__subcmd__man"
                 ;;
@@ -67,6 +70,9 @@ _laketidy() {
             laketidy__subcmd__help,init)
                 cmd="laketidy__subcmd__help__subcmd__init"
                 ;;
+            laketidy__subcmd__help,inspect)
+                cmd="laketidy__subcmd__help__subcmd__inspect"
+                ;;
             laketidy__subcmd__help,man)
                 cmd="laketidy__subcmd__help__subcmd__man"
                 ;;
@@ -89,7 +95,7 @@ _laketidy() {
 
     case "${cmd}" in
         laketidy)
-            opts="-q -v -h -V --manifest --output --quiet --verbose --no-progress --help --version init plan compact files history rollback vacuum verify completions man help"
+            opts="-q -v -h -V --manifest --output --quiet --verbose --no-progress --help --version init plan compact files history rollback vacuum verify inspect completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,7 +203,7 @@ _laketidy() {
             return 0
             ;;
         laketidy__subcmd__help)
-            opts="init plan compact files history rollback vacuum verify completions man help"
+            opts="init plan compact files history rollback vacuum verify inspect completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -281,6 +287,20 @@ _laketidy() {
             return 0
             ;;
         laketidy__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        laketidy__subcmd__help__subcmd__inspect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -397,6 +417,32 @@ _laketidy() {
                 return 0
             fi
             case "${prev}" in
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        laketidy__subcmd__inspect)
+            opts="-q -v -h --sorted-by --manifest --output --quiet --verbose --no-progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --sorted-by)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --manifest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

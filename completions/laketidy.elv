@@ -37,6 +37,7 @@ set edit:completion:arg-completer[laketidy] = {|@words|
             cand rollback 'Make a new commit whose partitions are those of an earlier version'
             cand vacuum 'Expire old snapshots and delete files no retained snapshot references'
             cand verify 'Check that every referenced file exists with its recorded size and row count (exit 4 if not)'
+            cand inspect 'Show what is inside Parquet files: schema, row groups, sizes, compression, statistics, sort order'
             cand completions 'Print a shell completion script'
             cand man 'Write the man pages (one per subcommand)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -144,6 +145,18 @@ set edit:completion:arg-completer[laketidy] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'laketidy;inspect'= {
+            cand --sorted-by 'Check that each file''s rows are sorted by these columns (comma-separated; ascending, nulls last)'
+            cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
+            cand --output 'Output format: human text, or one JSON document on stdout'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail (per partition)'
+            cand --verbose 'Print more detail (per partition)'
+            cand --no-progress 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'laketidy;completions'= {
             cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
             cand --output 'Output format: human text, or one JSON document on stdout'
@@ -176,6 +189,7 @@ set edit:completion:arg-completer[laketidy] = {|@words|
             cand rollback 'Make a new commit whose partitions are those of an earlier version'
             cand vacuum 'Expire old snapshots and delete files no retained snapshot references'
             cand verify 'Check that every referenced file exists with its recorded size and row count (exit 4 if not)'
+            cand inspect 'Show what is inside Parquet files: schema, row groups, sizes, compression, statistics, sort order'
             cand completions 'Print a shell completion script'
             cand man 'Write the man pages (one per subcommand)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -195,6 +209,8 @@ set edit:completion:arg-completer[laketidy] = {|@words|
         &'laketidy;help;vacuum'= {
         }
         &'laketidy;help;verify'= {
+        }
+        &'laketidy;help;inspect'= {
         }
         &'laketidy;help;completions'= {
         }

@@ -11,7 +11,7 @@ profile=${2:-ci}
 py=.venv/bin/python
 profile_dir=${LAKETIDY_PROFILE:-release}
 cargo build --profile "$profile_dir" --quiet
-bin=$PWD/target/$([ "$profile_dir" = dev ] && echo debug || echo "$profile_dir")/laketidy
+bin=${CARGO_TARGET_DIR:-$PWD/target}/$([ "$profile_dir" = dev ] && echo debug || echo "$profile_dir")/laketidy
 
 work=$PWD/.work/reference-s3/$profile
 rm -rf "$work"

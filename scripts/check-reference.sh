@@ -16,7 +16,7 @@ py=.venv/bin/python
 # release by default; LAKETIDY_PROFILE=dev reuses the test build (no second full compile)
 profile=${LAKETIDY_PROFILE:-release}
 cargo build --profile "$profile" --quiet
-bin=$PWD/target/$([ "$profile" = dev ] && echo debug || echo "$profile")/laketidy
+bin=${CARGO_TARGET_DIR:-$PWD/target}/$([ "$profile" = dev ] && echo debug || echo "$profile")/laketidy
 
 for profile in "${profiles[@]}"; do
     work=$PWD/.work/reference/$profile

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
-bin=target/debug/laketidy
+bin=${CARGO_TARGET_DIR:-target}/debug/laketidy
 $bin completions bash > completions/laketidy.bash
 $bin completions zsh > completions/_laketidy
 $bin completions fish > completions/laketidy.fish

@@ -11,6 +11,15 @@ if ! command -v cargo >/dev/null; then
     exit 1
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# tmux drives a real pseudo-terminal in the progress-bar test
+if ! command -v tmux >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq tmux >/dev/null
+    else
+        echo "tmux is needed for the terminal test: install it (e.g. sudo apt-get install tmux)" >&2
+        exit 1
+    fi
+fi
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

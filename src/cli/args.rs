@@ -66,6 +66,8 @@ pub enum Command {
     Vacuum(VacuumArgs),
     /// Check that every referenced file exists with its recorded size and row count (exit 4 if not).
     Verify(VerifyArgs),
+    /// Show what is inside Parquet files: schema, row groups, sizes, compression, statistics, sort order.
+    Inspect(InspectArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -167,4 +169,14 @@ pub struct VacuumArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub table: TableArg,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A Parquet file, or a folder of them; a local path, file:// or s3:// URL.
+    #[arg(value_name = "PATH")]
+    pub path: String,
+    /// Check that each file's rows are sorted by these columns (comma-separated; ascending, nulls last).
+    #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
+    pub sorted_by: Vec<String>,
 }

@@ -92,6 +92,19 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8> {
                 exit::DAMAGE
             })
         }
+        Command::Inspect(args) => {
+            let report = crate::ops::inspect::inspect(&args.path, &args.sorted_by).await?;
+            printer.document("inspect", &report, |r| text::inspect(r, printer.verbose()))?;
+            let unsorted = report
+                .files
+                .iter()
+                .any(|f| f.sorted.as_ref().is_some_and(|s| !s.sorted));
+            Ok(if unsorted {
+                exit::DAMAGE
+            } else {
+                exit::SUCCESS
+            })
+        }
         Command::Completions { shell } => {
             printer.raw(&generate::completion(shell))?;
             Ok(exit::SUCCESS)

@@ -16,6 +16,45 @@ pub struct Merged {
     pub duplicates_removed: u64,
 }
 
+/// Sort keys as comparable rows: ascending, nulls last (the order laketidy writes).
+fn sort_rows(
+    batch: &RecordBatch,
+    sort_by: &[String],
+) -> Result<Option<arrow::row::Rows>, ArrowError> {
+    let sort_columns = columns(batch, sort_by)?;
+    if sort_columns.is_empty() {
+        return Ok(None);
+    }
+    let fields = sort_columns
+        .iter()
+        .map(|c| {
+            SortField::new_with_options(
+                c.data_type().clone(),
+                SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                },
+            )
+        })
+        .collect();
+    Ok(Some(
+        RowConverter::new(fields)?.convert_columns(&sort_columns)?,
+    ))
+}
+
+/// The first row that sorts after the row following it, if any.
+pub fn first_unsorted_row(
+    batch: &RecordBatch,
+    sort_by: &[String],
+) -> Result<Option<usize>, ArrowError> {
+    let Some(rows) = sort_rows(batch, sort_by)? else {
+        return Ok(None);
+    };
+    Ok((1..batch.num_rows())
+        .find(|&i| rows.row(i - 1) > rows.row(i))
+        .map(|i| i - 1))
+}
+
 /// Keeps one row per dedup key (if a rule is given), then orders rows by `sort_by`
 /// ascending with nulls last; equal sort keys keep delivery order.
 pub fn dedup_and_sort(
@@ -28,21 +67,7 @@ pub fn dedup_and_sort(
         None => (0..batch.num_rows() as u32).collect(),
     };
     let duplicates_removed = (batch.num_rows() - kept.len()) as u64;
-    let sort_columns = columns(batch, sort_by)?;
-    if !sort_columns.is_empty() {
-        let fields = sort_columns
-            .iter()
-            .map(|c| {
-                SortField::new_with_options(
-                    c.data_type().clone(),
-                    SortOptions {
-                        descending: false,
-                        nulls_first: false,
-                    },
-                )
-            })
-            .collect();
-        let rows = RowConverter::new(fields)?.convert_columns(&sort_columns)?;
+    if let Some(rows) = sort_rows(batch, sort_by)? {
         kept.sort_by(|a, b| rows.row(*a as usize).cmp(&rows.row(*b as usize)));
     }
     let unchanged =
@@ -209,6 +234,25 @@ mod tests {
         .unwrap();
         let m = dedup_and_sort(&b, None, &["k".to_string()]).unwrap();
         assert_eq!(seqs(&m), vec![2, 0, 3, 1]);
+    }
+
+    #[test]
+    fn first_unsorted_row_finds_the_break() {
+        let b = batch(
+            &["a", "b", "c", "d"],
+            &[Some(1), Some(2), Some(1), None],
+            &[0; 4],
+        );
+        assert_eq!(
+            first_unsorted_row(&b, &["at".to_string()]).unwrap(),
+            Some(1)
+        );
+        let sorted = dedup_and_sort(&b, None, &["at".to_string()]).unwrap().batch;
+        assert_eq!(
+            first_unsorted_row(&sorted, &["at".to_string()]).unwrap(),
+            None,
+            "nulls last is sorted"
+        );
     }
 
     #[test]

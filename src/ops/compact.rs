@@ -146,6 +146,7 @@ pub async fn compact(
         }
     };
     report.metrics = metrics;
+    report.metrics.duration_ms = started.elapsed().as_millis() as u64;
     let changes = changes(
         table,
         &plan,
@@ -229,7 +230,11 @@ async fn execute(
     inputs.dedup();
 
     // 1. read every needed source file once and route its rows
-    progress.start("reading source files", inputs.len() as u64);
+    progress.start(
+        "reading source files",
+        inputs.iter().map(|i| i.2).sum(),
+        super::Unit::Bytes,
+    );
     let router = &inventory.router;
     let wanted = &wanted;
     let routed: Vec<RoutedFile> = futures::stream::iter(inputs.iter().copied())
@@ -245,7 +250,7 @@ async fn execute(
                     }
                 }
             }
-            progress.advance(1);
+            progress.advance(size);
             Ok::<_, Error>(RoutedFile { schema, pieces })
         })
         .buffered(options.jobs.max(1))
@@ -282,7 +287,11 @@ async fn execute(
 
     // 2. merge, dedup, sort and write each partition
     let rules = Rules::new(&table.definition, &path_only)?;
-    progress.start("rewriting partitions", selected.len() as u64);
+    progress.start(
+        "rewriting partitions",
+        selected.len() as u64,
+        super::Unit::Partitions,
+    );
     let work: Vec<(&PartitionPlan, Vec<RecordBatch>)> = selected
         .iter()
         .map(|p| (*p, buckets.remove(&p.partition).unwrap_or_default()))

@@ -23,7 +23,11 @@ pub async fn take(table: &Table, jobs: usize, progress: &dyn Progress) -> Result
     let listing = plan::delivery_order(table.source.list_files().await?);
     let router = Router::new(&table.definition, &listing)?;
     let to_scan = plan::files_to_scan(&listing, table.snapshot.as_ref());
-    progress.start("scanning new source files", to_scan.len() as u64);
+    progress.start(
+        "scanning new source files",
+        to_scan.len() as u64,
+        super::Unit::Files,
+    );
     let columns = router.columns();
     let scanned: Vec<(String, ScannedFile, Schema)> = futures::stream::iter(to_scan)
         .map(|file| {

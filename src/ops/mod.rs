@@ -2,6 +2,7 @@
 //! source inventory, plan, execute, commit. The CLI formats what these return.
 
 pub mod compact;
+pub mod inspect;
 pub mod inventory;
 pub mod log;
 pub mod maintain;
@@ -9,9 +10,17 @@ pub mod table;
 
 pub use table::Table;
 
+/// What a progress count counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Files,
+    Bytes,
+    Partitions,
+}
+
 /// Progress callbacks from long operations; only the CLI knows how to draw them.
 pub trait Progress: Send + Sync {
-    fn start(&self, _phase: &str, _total: u64) {}
+    fn start(&self, _phase: &str, _total: u64, _unit: Unit) {}
     fn advance(&self, _n: u64) {}
     fn finish(&self) {}
 }

@@ -1,6 +1,7 @@
-//! indicatif progress bars on stderr; used only when stderr is a terminal.
+//! indicatif progress bars on stderr; used only when stderr is a terminal. Each
+//! phase (scanning, reading, rewriting) gets a bar that stays on screen when done.
 
-use crate::ops::Progress;
+use crate::ops::{Progress, Unit};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::Mutex;
 
@@ -10,18 +11,22 @@ pub struct Bars {
 }
 
 impl Progress for Bars {
-    fn start(&self, phase: &str, total: u64) {
+    fn start(&self, phase: &str, total: u64, unit: Unit) {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        let style =
-            ProgressStyle::with_template("{msg:28} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> ");
+        let template = match unit {
+            Unit::Bytes => "{msg:26} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            Unit::Files => "{msg:26} [{bar:30}] {pos}/{len} files ETA {eta}",
+            Unit::Partitions => "{msg:26} [{bar:30}] {pos}/{len} partitions ETA {eta}",
+        };
+        let style = ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
         bar.set_style(style);
         bar.set_message(phase.to_string());
         if let Ok(mut slot) = self.bar.lock()
             && let Some(old) = slot.replace(bar)
         {
-            old.finish_and_clear();
+            old.finish();
         }
     }
 
@@ -37,7 +42,7 @@ impl Progress for Bars {
         if let Ok(mut slot) = self.bar.lock()
             && let Some(bar) = slot.take()
         {
-            bar.finish_and_clear();
+            bar.finish();
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Human renderings of the command results.
 
 use crate::ops::compact::{CompactReport, Status};
+use crate::ops::inspect::InspectReport;
 use crate::ops::log::{FileList, HistoryEntry};
 use crate::ops::maintain::{RollbackReport, VacuumReport, VerifyReport};
 use crate::plan::Plan;
@@ -262,6 +263,80 @@ pub fn verify(r: &VerifyReport) -> String {
         );
         for o in &r.orphans {
             let _ = writeln!(out, "  {o}");
+        }
+    }
+    out
+}
+
+pub fn inspect(r: &InspectReport, verbose: u8) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} files, {} rows, {}",
+        r.path,
+        r.total_files,
+        r.total_rows,
+        bytes(r.total_bytes)
+    );
+    for f in &r.files {
+        let _ = writeln!(
+            out,
+            "\n{}\n  {} rows, {}, {} row groups, compression {}, written by {}",
+            f.location,
+            f.rows,
+            bytes(f.bytes),
+            f.row_groups.len(),
+            f.compression.join("+"),
+            f.created_by.as_deref().unwrap_or("unknown")
+        );
+        if let Some(s) = &f.sorted {
+            let verdict = match s.first_unsorted_row {
+                None => "yes".to_string(),
+                Some(row) => format!("NO (row {row} sorts after row {})", row + 1),
+            };
+            let _ = writeln!(out, "  sorted by {}: {verdict}", s.by.join(", "));
+        }
+        let _ = writeln!(
+            out,
+            "  {:<28} {:<36} {:>10}  {:<24} {:<24}",
+            "COLUMN", "TYPE", "NULLS", "MIN", "MAX"
+        );
+        for column in &f.schema {
+            let stats = f.statistics.iter().find(|s| s.column == column.name);
+            let cut = |v: Option<&String>| {
+                let v = v.map(String::as_str).unwrap_or("");
+                if v.chars().count() > 24 {
+                    format!("{}…", v.chars().take(23).collect::<String>())
+                } else {
+                    v.to_string()
+                }
+            };
+            let _ = writeln!(
+                out,
+                "  {:<28} {:<36} {:>10}  {:<24} {:<24}",
+                column.name,
+                format!(
+                    "{}{}",
+                    column.data_type,
+                    if column.nullable { "" } else { " NOT NULL" }
+                ),
+                stats
+                    .and_then(|s| s.null_count)
+                    .map_or(String::new(), |n| n.to_string()),
+                cut(stats.and_then(|s| s.min.as_ref())),
+                cut(stats.and_then(|s| s.max.as_ref())),
+            );
+        }
+        if verbose > 0 {
+            for (i, rg) in f.row_groups.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  row group {i}: {} rows, {} compressed, {} uncompressed",
+                    rg.rows,
+                    bytes(rg.compressed_bytes),
+                    bytes(rg.uncompressed_bytes)
+                );
+            }
         }
     }
     out
