@@ -3,7 +3,10 @@
 request the way AWS does (DynamoDB: 400 ProvisionedThroughputExceededException;
 S3: 503 SlowDown), so tests can show that laketidy's clients back off and retry.
 
-    flaky_proxy.py LISTEN_PORT UPSTREAM_URL EVERY_NTH
+    flaky_proxy.py LISTEN_PORT UPSTREAM_URL EVERY_NTH [REQUEST_LOG]
+
+With REQUEST_LOG, one line per request is appended to it: METHOD PATH COPY, where
+COPY is 1 for an S3 CopyObject/UploadPartCopy (a PUT with x-amz-copy-source).
 """
 import itertools
 import sys
@@ -16,7 +19,7 @@ UPSTREAM = sys.argv[2].rstrip("/")
 EVERY = int(sys.argv[3])
 COUNTER = itertools.count(1)
 LOCK = threading.Lock()
-DEBUG = len(sys.argv) > 4
+REQUEST_LOG = sys.argv[4] if len(sys.argv) > 4 else None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -41,8 +44,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_any(self):
         body = self.read_body()
-        if DEBUG:
-            print(self.command, self.path, self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding"), self.headers.get("Content-Encoding"), len(body), file=sys.stderr, flush=True)
+        if REQUEST_LOG:
+            copy = int("x-amz-copy-source" in {k.lower() for k in self.headers.keys()})
+            with LOCK, open(REQUEST_LOG, "a") as log:
+                log.write(f"{self.command} {self.path} {copy}\n")
         with LOCK:
             n = next(COUNTER)
         if n % EVERY == 0:

@@ -153,6 +153,28 @@ fn compact_and_check(t: &S3Table, manifest: &str) {
     );
     check_lake(&local, &t.lake, &t.lake.expected(t.lake.params.hours));
     with_manifest(&["verify", &t.definition], manifest).ok();
+    let inspected = laketidy(&[
+        "inspect",
+        &format!("s3://laketidy-lake/{}/", t.id),
+        "--sorted-by",
+        "user_id,event_time",
+        "--output",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(inspected["total_files"], urls.len());
+    assert_eq!(
+        inspected["total_rows"],
+        t.lake.expected(t.lake.params.hours).kept.len()
+    );
+    assert!(
+        inspected["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["sorted"]["sorted"] == true)
+    );
     let again = with_manifest(&["compact", &t.definition, "--output", "json"], manifest)
         .ok()
         .json();
@@ -271,49 +293,25 @@ fn vacuum_aborts_stale_multipart_uploads_and_deletes_replaced_files() {
         upload.put_part(vec![7u8; 1024].into()).await.unwrap();
         // the writer dies here: the upload is neither completed nor aborted
     });
-    let dry = with_manifest(
-        &[
-            "vacuum",
-            &t.definition,
-            "--retain",
-            "0s",
-            "--dry-run",
-            "--output",
-            "json",
-        ],
-        &manifest,
-    )
-    .ok()
-    .json();
-    assert_eq!(dry["stale_uploads_aborted"], 1);
-    let done = with_manifest(
-        &[
+    let vacuum = |extra: &[&str]| {
+        let mut args = vec![
             "vacuum",
             &t.definition,
             "--retain",
             "0s",
             "--output",
             "json",
-        ],
-        &manifest,
-    )
-    .ok()
-    .json();
-    assert_eq!(done["stale_uploads_aborted"], 1);
-    let again = with_manifest(
-        &[
-            "vacuum",
-            &t.definition,
-            "--retain",
-            "0s",
-            "--output",
-            "json",
-        ],
-        &manifest,
-    )
-    .ok()
-    .json();
-    assert_eq!(again["stale_uploads_aborted"], 0, "the upload is gone");
+        ];
+        args.extend_from_slice(extra);
+        with_manifest(&args, &manifest).ok().json()
+    };
+    assert_eq!(vacuum(&["--dry-run"])["stale_uploads_aborted"], 1);
+    assert_eq!(vacuum(&[])["stale_uploads_aborted"], 1);
+    assert_eq!(
+        vacuum(&[])["stale_uploads_aborted"],
+        0,
+        "the upload is gone"
+    );
     with_manifest(&["verify", &t.definition], &manifest).ok();
 }
 
@@ -330,11 +328,13 @@ fn throttled_requests_are_retried_with_backoff() {
     };
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/flaky_proxy.py");
+    let requests = t.local.join("requests.log");
     let mut proxy = std::process::Command::new(python)
         .arg(script)
         .arg(port.to_string())
         .arg(moto())
         .arg("4")
+        .arg(&requests)
         .spawn()
         .unwrap();
     for _ in 0..100 {
@@ -368,5 +368,10 @@ fn throttled_requests_are_retried_with_backoff() {
         "laketidy-lake",
         &t.local.join("download"),
     );
-    check_lake(&local, &t.lake, &t.lake.expected(t.lake.params.hours));
+    check_lake(&local, &t.lake, &t.lake.expected(t.lake.params.hours)); // guarantee 2: data and manifest objects are written once, never copied
+    let log = std::fs::read_to_string(&requests).unwrap();
+    let puts = log.lines().filter(|l| l.starts_with("PUT ")).count();
+    let copies = log.lines().filter(|l| l.ends_with(" 1")).count();
+    assert!(puts > urls.len(), "the log saw the writes ({puts} PUTs)");
+    assert_eq!(copies, 0, "S3 COPY requests in a compaction");
 }

@@ -208,7 +208,8 @@ pub mod commits {
     use crate::model::snapshot::{CommitInfo, DataFile, PartitionState};
     use std::collections::BTreeMap;
 
-    fn keep_schema(a: Option<&str>, b: Option<&str>) -> Result<Option<String>, String> {
+    /// A schema merge for tests whose commits carry no schema.
+    pub fn keep_schema(a: Option<&str>, b: Option<&str>) -> Result<Option<String>, String> {
         Ok(b.or(a).map(str::to_string))
     }
 

@@ -216,16 +216,10 @@ fn build(
 mod tests {
     use super::*;
     use crate::manifest::ObjectStoreManifest;
+    use crate::manifest::conformance::commits::keep_schema;
     use crate::model::snapshot::DataFile;
     use crate::storage::Location;
     use std::sync::Arc;
-
-    fn keep_schema(
-        a: Option<&str>,
-        b: Option<&str>,
-    ) -> std::result::Result<Option<String>, String> {
-        Ok(b.or(a).map(str::to_string))
-    }
 
     fn changes(base: Option<u64>, run: &str, parts: &[(&str, Option<PartitionState>)]) -> Changes {
         Changes {
