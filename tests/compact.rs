@@ -199,15 +199,7 @@ fn dry_run_and_partition_filter_consume_files_partly_and_lose_nothing() {
 
 #[test]
 fn history_and_files_by_version() {
-    let ws = Workspace::new("128MiB");
-    let lake = Lake::generate(Params {
-        rows: 2_000,
-        ..Params::default()
-    });
-    lake.write(&ws.raw, 0..3);
-    laketidy(&["compact", ws.def()]).ok();
-    lake.write(&ws.raw, 3..lake.params.hours);
-    laketidy(&["compact", ws.def()]).ok();
+    let (ws, lake) = Workspace::compacted_twice(2_000);
     let history = laketidy(&["history", ws.def(), "--output", "json"])
         .ok()
         .json();

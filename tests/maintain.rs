@@ -5,6 +5,13 @@ use crate::support::lakegen::{Lake, Params};
 use crate::support::{Workspace, laketidy, parquet_files, tree};
 use std::path::PathBuf;
 
+/// `vacuum --retain 0s --output json` plus `extra` flags; must succeed.
+fn vacuum_now(ws: &Workspace, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["vacuum", ws.def(), "--retain", "0s", "--output", "json"];
+    args.extend_from_slice(extra);
+    laketidy(&args).ok().json()
+}
+
 fn compacted(rows: usize) -> (Workspace, Lake) {
     let ws = Workspace::new("128MiB");
     let lake = Lake::generate(Params {
@@ -106,15 +113,7 @@ fn rollback_restores_partitions_and_the_next_compact_brings_the_newer_rows_back_
 
 #[test]
 fn vacuum_keeps_what_retained_snapshots_need_and_deletes_the_rest() {
-    let ws = Workspace::new("128MiB");
-    let lake = Lake::generate(Params {
-        rows: 2_000,
-        ..Params::default()
-    });
-    lake.write(&ws.raw, 0..3);
-    laketidy(&["compact", ws.def()]).ok();
-    lake.write(&ws.raw, 3..lake.params.hours);
-    laketidy(&["compact", ws.def()]).ok();
+    let (ws, lake) = Workspace::compacted_twice(2_000);
     let stray = ws
         .lake
         .join("dt=2024-03-01/hour=02/run-crashed/part-00000.parquet");
@@ -131,17 +130,7 @@ fn vacuum_keeps_what_retained_snapshots_need_and_deletes_the_rest() {
     assert_eq!(kept["versions_expired"], 0);
     assert_eq!(parquet_files(&ws.lake), all_before);
 
-    let dry = laketidy(&[
-        "vacuum",
-        ws.def(),
-        "--retain",
-        "0s",
-        "--dry-run",
-        "--output",
-        "json",
-    ])
-    .ok()
-    .json();
+    let dry = vacuum_now(&ws, &["--dry-run"]);
     assert!(dry["files_deleted"].as_array().unwrap().len() > 1);
     assert_eq!(
         parquet_files(&ws.lake),
@@ -150,9 +139,7 @@ fn vacuum_keeps_what_retained_snapshots_need_and_deletes_the_rest() {
     );
     assert_eq!(ws.versions(), 2);
 
-    let done = laketidy(&["vacuum", ws.def(), "--retain", "0s", "--output", "json"])
-        .ok()
-        .json();
+    let done = vacuum_now(&ws, &[]);
     assert_eq!(done["versions_expired"], 1);
     assert_eq!(done["files_deleted"], dry["files_deleted"]);
     let mut live: Vec<PathBuf> = ws.live_files().iter().map(PathBuf::from).collect();
@@ -192,17 +179,7 @@ fn vacuum_sources_deletes_only_fully_consumed_source_files() {
         .into_iter()
         .filter(|p| !p.to_str().unwrap().contains("_temporary"))
         .collect();
-    let report = laketidy(&[
-        "vacuum",
-        ws.def(),
-        "--retain",
-        "0s",
-        "--sources",
-        "--output",
-        "json",
-    ])
-    .ok()
-    .json();
+    let report = vacuum_now(&ws, &["--sources"]);
     let deleted = report["source_files_deleted"].as_array().unwrap().len();
     let after: Vec<PathBuf> = parquet_files(&ws.raw)
         .into_iter()
@@ -283,17 +260,7 @@ fn vacuum_removes_staging_files_of_writers_that_died() {
         .join("dt=2024-03-01/hour=01/run-dead/part-00000.parquet#1");
     std::fs::create_dir_all(staging.parent().unwrap()).unwrap();
     std::fs::write(&staging, b"half a file").unwrap();
-    let dry = laketidy(&[
-        "vacuum",
-        ws.def(),
-        "--retain",
-        "0s",
-        "--dry-run",
-        "--output",
-        "json",
-    ])
-    .ok()
-    .json();
+    let dry = vacuum_now(&ws, &["--dry-run"]);
     assert_eq!(dry["stale_uploads_aborted"], 1);
     assert!(staging.exists());
     let kept = laketidy(&["vacuum", ws.def(), "--output", "json"])
@@ -303,9 +270,7 @@ fn vacuum_removes_staging_files_of_writers_that_died() {
         kept["stale_uploads_aborted"], 0,
         "younger than --retain: maybe still being written"
     );
-    let done = laketidy(&["vacuum", ws.def(), "--retain", "0s", "--output", "json"])
-        .ok()
-        .json();
+    let done = vacuum_now(&ws, &[]);
     assert_eq!(done["stale_uploads_aborted"], 1);
     assert!(!staging.exists());
 }

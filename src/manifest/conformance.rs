@@ -213,6 +213,20 @@ pub mod commits {
         Ok(b.or(a).map(str::to_string))
     }
 
+    /// A minimal definition for manifest tests (the manifest never reads its data).
+    pub fn definition(table: &str) -> DefinitionDoc {
+        DefinitionDoc {
+            name: table.into(),
+            source: "s3://raw/".into(),
+            target: "s3://lake/".into(),
+            partition_by: None,
+            sort_by: None,
+            dedup: None,
+            target_file_size: None,
+            compression: None,
+        }
+    }
+
     pub fn changes(
         table: &str,
         base: Option<u64>,
@@ -239,16 +253,7 @@ pub mod commits {
         };
         Changes {
             table: table.into(),
-            definition: DefinitionDoc {
-                name: table.into(),
-                source: "s3://raw/".into(),
-                target: "s3://lake/".into(),
-                partition_by: None,
-                sort_by: None,
-                dedup: None,
-                target_file_size: None,
-                compression: None,
-            },
+            definition: definition(table),
             schema: None,
             base_version: base,
             partitions: (0..partitions)

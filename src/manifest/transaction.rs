@@ -216,7 +216,7 @@ fn build(
 mod tests {
     use super::*;
     use crate::manifest::ObjectStoreManifest;
-    use crate::manifest::conformance::commits::keep_schema;
+    use crate::manifest::conformance::commits::{definition, keep_schema};
     use crate::model::snapshot::DataFile;
     use crate::storage::Location;
     use std::sync::Arc;
@@ -224,16 +224,7 @@ mod tests {
     fn changes(base: Option<u64>, run: &str, parts: &[(&str, Option<PartitionState>)]) -> Changes {
         Changes {
             table: "t".into(),
-            definition: DefinitionDoc {
-                name: "t".into(),
-                source: "file:///raw/".into(),
-                target: "file:///lake/".into(),
-                partition_by: None,
-                sort_by: None,
-                dedup: None,
-                target_file_size: None,
-                compression: None,
-            },
+            definition: definition("t"),
             schema: None,
             base_version: base,
             partitions: parts

@@ -79,6 +79,21 @@ impl Workspace {
         }
     }
 
+    /// A workspace whose lake arrived in two halves (hours 0..3, then the rest), each
+    /// compacted: versions 1 and 2.
+    pub fn compacted_twice(rows: usize) -> (Self, lakegen::Lake) {
+        let ws = Workspace::new("128MiB");
+        let lake = lakegen::Lake::generate(lakegen::Params {
+            rows,
+            ..lakegen::Params::default()
+        });
+        lake.write(&ws.raw, 0..3);
+        laketidy(&["compact", ws.def()]).ok();
+        lake.write(&ws.raw, 3..lake.params.hours);
+        laketidy(&["compact", ws.def()]).ok();
+        (ws, lake)
+    }
+
     pub fn def(&self) -> &str {
         self.definition.to_str().unwrap()
     }
