@@ -166,3 +166,30 @@ fn bad_file_on_the_first_run_commits_nothing() {
     assert!(parquet_files(&ws.lake).is_empty());
     assert_eq!(ws.versions(), 0);
 }
+
+/// Regression (parquet-testing bad_data/ARROW-RS-GH-6229-DICTHEADER.parquet was
+/// reported as a storage failure, exit 1): a footer whose offsets point past the end
+/// of the file is bad input.
+#[test]
+fn footer_pointing_past_the_end_of_the_file() {
+    let (ws, _) = compacted_workspace();
+    let good = std::fs::read(
+        crate::support::tree(&ws.raw)
+            .into_keys()
+            .find(|p| {
+                p.extension().is_some_and(|e| e == "parquet")
+                    && !p.to_string_lossy().contains("_temporary")
+            })
+            .unwrap(),
+    )
+    .unwrap();
+    // keep the footer, drop the middle: every offset in the footer now points too far
+    let footer_len =
+        u32::from_le_bytes(good[good.len() - 8..good.len() - 4].try_into().unwrap()) as usize;
+    let mut cut = good[..4].to_vec();
+    cut.extend_from_slice(&good[good.len() - footer_len - 8..]);
+    let bad = bad_folder(&ws).join("events+2+hollow.parquet");
+    std::fs::write(&bad, cut).unwrap();
+    let stderr = assert_refused(&ws, &bad, None);
+    assert!(stderr.contains("past its end"), "{stderr}");
+}

@@ -107,6 +107,20 @@ pub struct StoreReader {
     size: u64,
 }
 
+impl StoreReader {
+    /// A corrupt footer can point past the end of the file: that is bad data, not a
+    /// storage failure, so it is caught before the store is asked.
+    fn check_range(&self, range: &Range<u64>) -> parquet::errors::Result<()> {
+        if range.end > self.size || range.start > range.end {
+            return Err(ParquetError::General(format!(
+                "its metadata points at bytes {}..{}, past its end ({} bytes)",
+                range.start, range.end, self.size
+            )));
+        }
+        Ok(())
+    }
+}
+
 fn store_error(e: object_store::Error) -> ParquetError {
     ParquetError::External(Box::new(e))
 }
@@ -114,6 +128,7 @@ fn store_error(e: object_store::Error) -> ParquetError {
 impl AsyncFileReader for StoreReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         async move {
+            self.check_range(&range)?;
             self.store
                 .get_range(&self.path, range)
                 .await
@@ -127,6 +142,9 @@ impl AsyncFileReader for StoreReader {
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         async move {
+            for range in &ranges {
+                self.check_range(range)?;
+            }
             self.store
                 .get_ranges(&self.path, &ranges)
                 .await
