@@ -193,3 +193,38 @@ fn footer_pointing_past_the_end_of_the_file() {
     let stderr = assert_refused(&ws, &bad, None);
     assert!(stderr.contains("past its end"), "{stderr}");
 }
+
+#[test]
+fn columns_that_differ_only_in_case_are_refused() {
+    let (ws, _) = compacted_workspace();
+    let bad = bad_folder(&ws).join("events+0+shouting.parquet");
+    let ts = |v: i64| {
+        Arc::new(TimestampMicrosecondArray::from(vec![v]).with_timezone("UTC")) as ArrayRef
+    };
+    let batch = RecordBatch::try_from_iter(vec![
+        (
+            "event_id",
+            Arc::new(StringArray::from(vec!["x2"])) as ArrayRef,
+        ),
+        ("event_time", ts(1_709_251_200_000_000)),
+        ("received_at", ts(1_709_251_200_000_000)),
+        (
+            "User_Id",
+            Arc::new(arrow::array::Int64Array::from(vec![7])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&bad).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let stderr = assert_refused(&ws, &bad, Some("User_Id"));
+    assert!(
+        stderr.contains("\"user_id\"") && stderr.contains("differ only in case"),
+        "{stderr}"
+    );
+}

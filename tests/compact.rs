@@ -30,6 +30,15 @@ fn compaction_of_a_raw_lake_is_correct() {
     );
     let files = ws.live_files();
     check_lake(&files, &lake, &expected);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(ws.lake.join("_laketidy"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the manifest folder is private: {mode:o}");
+    }
     // small target size: the big partitions are split into several sorted files
     let multi = expected
         .per_partition

@@ -199,7 +199,46 @@ fn s3_lake_with_an_s3_conditional_write_manifest() {
     let t = s3_table(2_000);
     let manifest = format!("s3://laketidy-manifest/{}/", t.id);
     compact_and_check(&t, &manifest);
-    let documents = keys_under(&bucket("laketidy-manifest"), &t.id);
+    // guarantee 8: credentials appear in no output, at any verbosity, nor in the manifest
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap();
+    for args in [
+        vec!["plan", t.definition.as_str(), "-vv"],
+        vec!["history", t.definition.as_str(), "-v", "--output", "json"],
+        vec!["verify", t.definition.as_str(), "-vv"],
+    ] {
+        let run = with_manifest(&args, &manifest).ok();
+        assert!(
+            !run.stdout.contains(&secret) && !run.stderr.contains(&secret),
+            "{args:?}"
+        );
+    }
+    let failing = with_manifest(
+        &["compact", &t.definition, "-vv"],
+        "s3://no-such-bucket-laketidy/x/",
+    );
+    assert_ne!(failing.code, 0);
+    assert!(
+        !failing.stderr.contains(&secret) && !failing.stdout.contains(&secret),
+        "{}",
+        failing.stderr
+    );
+    let store = bucket("laketidy-manifest");
+    let documents = keys_under(&store, &t.id);
+    for key in &documents {
+        let body = runtime().block_on(async {
+            store
+                .get(&StorePath::parse(key).unwrap())
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        });
+        assert!(
+            !String::from_utf8_lossy(&body).contains(&secret),
+            "{key} holds a credential"
+        );
+    }
     assert_eq!(
         documents,
         vec![format!(

@@ -34,6 +34,23 @@ impl ObjectStoreManifest {
     }
 
     /// The versions of the `.json` documents in a folder.
+    /// A local manifest folder is readable by its owner only (mode 0700): manifests name
+    /// every file and its statistics, which can be as sensitive as the data.
+    fn keep_private(&self) -> Result<()> {
+        #[cfg(unix)]
+        if self.root.is_local()
+            && let Ok(dir) = self.root.url.to_file_path()
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+            let private = std::fs::Permissions::from_mode(0o700);
+            std::fs::set_permissions(&dir, private)
+                .map_err(|e| Error::io(format!("cannot make {} private", dir.display()), e))?;
+        }
+        Ok(())
+    }
+
     async fn versions_in(&self, dir: &str) -> Result<Vec<u64>> {
         let dir = self.root.to_store(dir);
         let listed: Vec<_> = match self.root.store.list(Some(&dir)).try_collect().await {
@@ -62,6 +79,7 @@ impl ObjectStoreManifest {
     }
 
     async fn create(&self, relative: &str, document: Vec<u8>) -> Result<PutOutcome> {
+        self.keep_private()?;
         let options = PutOptions {
             mode: PutMode::Create,
             ..Default::default()
@@ -87,6 +105,7 @@ impl ManifestStore for ObjectStoreManifest {
     }
 
     async fn init(&self) -> Result<()> {
+        self.keep_private()?;
         if self.root.is_local() {
             let dir = self
                 .root

@@ -86,12 +86,28 @@ pub async fn take(table: &Table, jobs: usize, progress: &dyn Progress) -> Result
 
 /// Merges one file's schema into the table's, or says which column of which file broke it.
 pub fn merge_into(table_schema: &Schema, file_schema: &Schema, file: &str) -> Result<Schema> {
-    merge_schemas(table_schema, &normalize_schema(file_schema)).map_err(|e| Error::BadInput {
+    let merged = merge_schemas(table_schema, &normalize_schema(file_schema)).map_err(|e| Error::BadInput {
         file: file.to_string(),
         column: Some(e.column.clone()),
         reason: format!(
             "has type {} here, but earlier files and the table have {}; fix the writer, or rewrite the file with a compatible type",
             e.incoming, e.existing
         ),
-    })
+    })?;
+    // Hive, Athena and Spark resolve column names without case: two such columns would
+    // read as one, so the table cannot have both.
+    let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for field in merged.fields() {
+        if let Some(other) = seen.insert(field.name().to_lowercase(), field.name()) {
+            return Err(Error::BadInput {
+                file: file.to_string(),
+                column: Some(field.name().clone()),
+                reason: format!(
+                    "columns {other:?} and {:?} differ only in case; Hive, Athena and Spark would read them as one column. Rename one in the writer",
+                    field.name()
+                ),
+            });
+        }
+    }
+    Ok(merged)
 }
