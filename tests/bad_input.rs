@@ -25,6 +25,32 @@ fn bad_folder(ws: &Workspace) -> PathBuf {
     dir
 }
 
+/// Writes a one-row source file with the reference columns a definition needs, plus `extra`.
+fn write_one_row(path: &Path, event_id: &str, extra: (&str, ArrayRef)) {
+    let ts = || {
+        Arc::new(TimestampMicrosecondArray::from(vec![1_709_251_200_000_000]).with_timezone("UTC"))
+            as ArrayRef
+    };
+    let batch = RecordBatch::try_from_iter(vec![
+        (
+            "event_id",
+            Arc::new(StringArray::from(vec![event_id])) as ArrayRef,
+        ),
+        ("event_time", ts()),
+        ("received_at", ts()),
+        extra,
+    ])
+    .unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(path).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
 /// Runs compact (and plan) on the broken lake and checks everything guarantee 7 says.
 fn assert_refused(ws: &Workspace, bad: &Path, column: Option<&str>) -> String {
     let source_before = tree(&ws.raw);
@@ -111,37 +137,11 @@ fn non_parquet_file_named_parquet() {
 fn incompatible_column_type() {
     let (ws, _) = compacted_workspace();
     let bad = bad_folder(&ws).join("events+1+strings.parquet");
-    let batch = RecordBatch::try_from_iter(vec![
-        (
-            "event_id",
-            Arc::new(StringArray::from(vec!["x1"])) as ArrayRef,
-        ),
-        (
-            "event_time",
-            Arc::new(
-                TimestampMicrosecondArray::from(vec![1_709_251_200_000_000]).with_timezone("UTC"),
-            ) as ArrayRef,
-        ),
-        (
-            "received_at",
-            Arc::new(
-                TimestampMicrosecondArray::from(vec![1_709_251_200_000_000]).with_timezone("UTC"),
-            ) as ArrayRef,
-        ),
-        (
-            "price",
-            Arc::new(StringArray::from(vec!["12.50 EUR"])) as ArrayRef,
-        ),
-    ])
-    .unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&bad).unwrap(),
-        batch.schema(),
-        None,
-    )
-    .unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    write_one_row(
+        &bad,
+        "x1",
+        ("price", Arc::new(StringArray::from(vec!["12.50 EUR"]))),
+    );
     let stderr = assert_refused(&ws, &bad, Some("price"));
     assert!(
         stderr.contains("Utf8") && stderr.contains("Float32"),
@@ -198,30 +198,11 @@ fn footer_pointing_past_the_end_of_the_file() {
 fn columns_that_differ_only_in_case_are_refused() {
     let (ws, _) = compacted_workspace();
     let bad = bad_folder(&ws).join("events+0+shouting.parquet");
-    let ts = |v: i64| {
-        Arc::new(TimestampMicrosecondArray::from(vec![v]).with_timezone("UTC")) as ArrayRef
-    };
-    let batch = RecordBatch::try_from_iter(vec![
-        (
-            "event_id",
-            Arc::new(StringArray::from(vec!["x2"])) as ArrayRef,
-        ),
-        ("event_time", ts(1_709_251_200_000_000)),
-        ("received_at", ts(1_709_251_200_000_000)),
-        (
-            "User_Id",
-            Arc::new(arrow::array::Int64Array::from(vec![7])) as ArrayRef,
-        ),
-    ])
-    .unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&bad).unwrap(),
-        batch.schema(),
-        None,
-    )
-    .unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    write_one_row(
+        &bad,
+        "x2",
+        ("User_Id", Arc::new(arrow::array::Int64Array::from(vec![7]))),
+    );
     let stderr = assert_refused(&ws, &bad, Some("User_Id"));
     assert!(
         stderr.contains("\"user_id\"") && stderr.contains("differ only in case"),
