@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Make a new commit whose partitions are those of an earlier version')
             [CompletionResult]::new('vacuum', 'vacuum', [CompletionResultType]::ParameterValue, 'Expire old snapshots and delete files no retained snapshot references')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that every referenced file exists with its recorded size and row count (exit 4 if not)')
+            [CompletionResult]::new('ddl', 'ddl', [CompletionResultType]::ParameterValue, 'Print table DDL for a query engine: CREATE, partition registration, or the changes since a version')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show what is inside Parquet files: schema, row groups, sizes, compression, statistics, sort order')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages (one per subcommand)')
@@ -157,6 +158,25 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'laketidy;ddl' {
+            [CompletionResult]::new('--dialect', '--dialect', [CompletionResultType]::ParameterName, 'The query engine to write SQL for')
+            [CompletionResult]::new('--since-version', '--since-version', [CompletionResultType]::ParameterName, 'Only what changed since version N: added, moved and dropped partitions, new columns')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Describe this version instead of the newest')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'Database, schema or dataset to qualify the table with (required by trino, presto, redshift, bigquery)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'The table''s name in the engine [default: the definition''s name]')
+            [CompletionResult]::new('--stage', '--stage', [CompletionResultType]::ParameterName, 'Snowflake: the external stage whose URL is the table''s target (may be qualified: db.schema.stage)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human text, or one JSON document on stdout')
+            [CompletionResult]::new('--partitions', '--partitions', [CompletionResultType]::ParameterName, 'Statements registering every partition of the snapshot at its committed location')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more detail (per partition)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more detail (per partition)')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never draw progress bars (they are drawn on stderr only when it is a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'laketidy;inspect' {
             [CompletionResult]::new('--sorted-by', '--sorted-by', [CompletionResultType]::ParameterName, 'Check that each file''s rows are sorted by these columns (comma-separated; ascending, nulls last)')
             [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
@@ -204,6 +224,7 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Make a new commit whose partitions are those of an earlier version')
             [CompletionResult]::new('vacuum', 'vacuum', [CompletionResultType]::ParameterValue, 'Expire old snapshots and delete files no retained snapshot references')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that every referenced file exists with its recorded size and row count (exit 4 if not)')
+            [CompletionResult]::new('ddl', 'ddl', [CompletionResultType]::ParameterValue, 'Print table DDL for a query engine: CREATE, partition registration, or the changes since a version')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show what is inside Parquet files: schema, row groups, sizes, compression, statistics, sort order')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages (one per subcommand)')
@@ -232,6 +253,9 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
             break
         }
         'laketidy;help;verify' {
+            break
+        }
+        'laketidy;help;ddl' {
             break
         }
         'laketidy;help;inspect' {

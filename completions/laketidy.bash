@@ -22,6 +22,9 @@ _laketidy() {
             laketidy,completions)
                 cmd="laketidy__subcmd__completions"
                 ;;
+            laketidy,ddl)
+                cmd="laketidy__subcmd__ddl"
+                ;;
             laketidy,files)
                 cmd="laketidy__subcmd__files"
                 ;;
@@ -57,6 +60,9 @@ _laketidy() {
                 ;;
             laketidy__subcmd__help,completions)
                 cmd="laketidy__subcmd__help__subcmd__completions"
+                ;;
+            laketidy__subcmd__help,ddl)
+                cmd="laketidy__subcmd__help__subcmd__ddl"
                 ;;
             laketidy__subcmd__help,files)
                 cmd="laketidy__subcmd__help__subcmd__files"
@@ -95,7 +101,7 @@ _laketidy() {
 
     case "${cmd}" in
         laketidy)
-            opts="-q -v -h -V --manifest --output --quiet --verbose --no-progress --help --version init plan compact files history rollback vacuum verify inspect completions man help"
+            opts="-q -v -h -V --manifest --output --quiet --verbose --no-progress --help --version init plan compact files history rollback vacuum verify ddl inspect completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -176,6 +182,52 @@ _laketidy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        laketidy__subcmd__ddl)
+            opts="-q -v -h --dialect --partitions --since-version --version --database --name --stage --manifest --output --quiet --verbose --no-progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dialect)
+                    COMPREPLY=($(compgen -W "hive spark athena trino presto redshift snowflake bigquery duckdb" -- "${cur}"))
+                    return 0
+                    ;;
+                --since-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         laketidy__subcmd__files)
             opts="-q -v -h --version --manifest --output --quiet --verbose --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -203,7 +255,7 @@ _laketidy() {
             return 0
             ;;
         laketidy__subcmd__help)
-            opts="init plan compact files history rollback vacuum verify inspect completions man help"
+            opts="init plan compact files history rollback vacuum verify ddl inspect completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -231,6 +283,20 @@ _laketidy() {
             return 0
             ;;
         laketidy__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        laketidy__subcmd__help__subcmd__ddl)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

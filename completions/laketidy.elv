@@ -37,6 +37,7 @@ set edit:completion:arg-completer[laketidy] = {|@words|
             cand rollback 'Make a new commit whose partitions are those of an earlier version'
             cand vacuum 'Expire old snapshots and delete files no retained snapshot references'
             cand verify 'Check that every referenced file exists with its recorded size and row count (exit 4 if not)'
+            cand ddl 'Print table DDL for a query engine: CREATE, partition registration, or the changes since a version'
             cand inspect 'Show what is inside Parquet files: schema, row groups, sizes, compression, statistics, sort order'
             cand completions 'Print a shell completion script'
             cand man 'Write the man pages (one per subcommand)'
@@ -145,6 +146,24 @@ set edit:completion:arg-completer[laketidy] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'laketidy;ddl'= {
+            cand --dialect 'The query engine to write SQL for'
+            cand --since-version 'Only what changed since version N: added, moved and dropped partitions, new columns'
+            cand --version 'Describe this version instead of the newest'
+            cand --database 'Database, schema or dataset to qualify the table with (required by trino, presto, redshift, bigquery)'
+            cand --name 'The table''s name in the engine [default: the definition''s name]'
+            cand --stage 'Snowflake: the external stage whose URL is the table''s target (may be qualified: db.schema.stage)'
+            cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
+            cand --output 'Output format: human text, or one JSON document on stdout'
+            cand --partitions 'Statements registering every partition of the snapshot at its committed location'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more detail (per partition)'
+            cand --verbose 'Print more detail (per partition)'
+            cand --no-progress 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'laketidy;inspect'= {
             cand --sorted-by 'Check that each file''s rows are sorted by these columns (comma-separated; ascending, nulls last)'
             cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
@@ -189,6 +208,7 @@ set edit:completion:arg-completer[laketidy] = {|@words|
             cand rollback 'Make a new commit whose partitions are those of an earlier version'
             cand vacuum 'Expire old snapshots and delete files no retained snapshot references'
             cand verify 'Check that every referenced file exists with its recorded size and row count (exit 4 if not)'
+            cand ddl 'Print table DDL for a query engine: CREATE, partition registration, or the changes since a version'
             cand inspect 'Show what is inside Parquet files: schema, row groups, sizes, compression, statistics, sort order'
             cand completions 'Print a shell completion script'
             cand man 'Write the man pages (one per subcommand)'
@@ -209,6 +229,8 @@ set edit:completion:arg-completer[laketidy] = {|@words|
         &'laketidy;help;vacuum'= {
         }
         &'laketidy;help;verify'= {
+        }
+        &'laketidy;help;ddl'= {
         }
         &'laketidy;help;inspect'= {
         }

@@ -40,6 +40,7 @@ complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "history" -d 'Show
 complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "rollback" -d 'Make a new commit whose partitions are those of an earlier version'
 complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "vacuum" -d 'Expire old snapshots and delete files no retained snapshot references'
 complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "verify" -d 'Check that every referenced file exists with its recorded size and row count (exit 4 if not)'
+complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "ddl" -d 'Print table DDL for a query engine: CREATE, partition registration, or the changes since a version'
 complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "inspect" -d 'Show what is inside Parquet files: schema, row groups, sizes, compression, statistics, sort order'
 complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c laketidy -n "__fish_laketidy_needs_command" -f -a "man" -d 'Write the man pages (one per subcommand)'
@@ -115,6 +116,28 @@ complete -c laketidy -n "__fish_laketidy_using_subcommand verify" -s q -l quiet 
 complete -c laketidy -n "__fish_laketidy_using_subcommand verify" -s v -l verbose -d 'Print more detail (per partition)'
 complete -c laketidy -n "__fish_laketidy_using_subcommand verify" -l no-progress -d 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
 complete -c laketidy -n "__fish_laketidy_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c laketidy -n "__fish_laketidy_using_subcommand ddl" -l dialect -d 'The query engine to write SQL for' -r -f -a "hive\t''
+spark\t''
+athena\t''
+trino\t''
+presto\t''
+redshift\t''
+snowflake\t''
+bigquery\t''
+duckdb\t''"
+complete -c laketidy -n "__fish_laketidy_using_subcommand ddl" -l since-version -d 'Only what changed since version N: added, moved and dropped partitions, new columns' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand ddl" -l version -d 'Describe this version instead of the newest' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand ddl" -l database -d 'Database, schema or dataset to qualify the table with (required by trino, presto, redshift, bigquery)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand ddl" -l name -d 'The table\'s name in the engine [default: the definition\'s name]' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand ddl" -l stage -d 'Snowflake: the external stage whose URL is the table\'s target (may be qualified: db.schema.stage)' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand ddl" -l manifest -d 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand ddl" -l output -d 'Output format: human text, or one JSON document on stdout' -r -f -a "text\t''
+json\t''"
+complete -c laketidy -n "__fish_laketidy_using_subcommand ddl" -l partitions -d 'Statements registering every partition of the snapshot at its committed location'
+complete -c laketidy -n "__fish_laketidy_using_subcommand ddl" -s q -l quiet -d 'Print only errors'
+complete -c laketidy -n "__fish_laketidy_using_subcommand ddl" -s v -l verbose -d 'Print more detail (per partition)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand ddl" -l no-progress -d 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand ddl" -s h -l help -d 'Print help'
 complete -c laketidy -n "__fish_laketidy_using_subcommand inspect" -l sorted-by -d 'Check that each file\'s rows are sorted by these columns (comma-separated; ascending, nulls last)' -r
 complete -c laketidy -n "__fish_laketidy_using_subcommand inspect" -l manifest -d 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]' -r
 complete -c laketidy -n "__fish_laketidy_using_subcommand inspect" -l output -d 'Output format: human text, or one JSON document on stdout' -r -f -a "text\t''
@@ -138,15 +161,16 @@ complete -c laketidy -n "__fish_laketidy_using_subcommand man" -s q -l quiet -d 
 complete -c laketidy -n "__fish_laketidy_using_subcommand man" -s v -l verbose -d 'Print more detail (per partition)'
 complete -c laketidy -n "__fish_laketidy_using_subcommand man" -l no-progress -d 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
 complete -c laketidy -n "__fish_laketidy_using_subcommand man" -s h -l help -d 'Print help'
-complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify inspect completions man help" -f -a "init" -d 'Create the manifest store if it is missing (idempotent)'
-complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify inspect completions man help" -f -a "plan" -d 'Show what compact would do: dirty partitions, their inputs, and why each is (not) selected. Writes nothing'
-complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify inspect completions man help" -f -a "compact" -d 'Bring dirty partitions up to date: merge new rows, dedup, sort, write target-sized files, commit'
-complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify inspect completions man help" -f -a "files" -d 'List the live files of a snapshot, one absolute location per line'
-complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify inspect completions man help" -f -a "history" -d 'Show the commit log, newest first'
-complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify inspect completions man help" -f -a "rollback" -d 'Make a new commit whose partitions are those of an earlier version'
-complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify inspect completions man help" -f -a "vacuum" -d 'Expire old snapshots and delete files no retained snapshot references'
-complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify inspect completions man help" -f -a "verify" -d 'Check that every referenced file exists with its recorded size and row count (exit 4 if not)'
-complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify inspect completions man help" -f -a "inspect" -d 'Show what is inside Parquet files: schema, row groups, sizes, compression, statistics, sort order'
-complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify inspect completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify inspect completions man help" -f -a "man" -d 'Write the man pages (one per subcommand)'
-complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify inspect completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify ddl inspect completions man help" -f -a "init" -d 'Create the manifest store if it is missing (idempotent)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify ddl inspect completions man help" -f -a "plan" -d 'Show what compact would do: dirty partitions, their inputs, and why each is (not) selected. Writes nothing'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify ddl inspect completions man help" -f -a "compact" -d 'Bring dirty partitions up to date: merge new rows, dedup, sort, write target-sized files, commit'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify ddl inspect completions man help" -f -a "files" -d 'List the live files of a snapshot, one absolute location per line'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify ddl inspect completions man help" -f -a "history" -d 'Show the commit log, newest first'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify ddl inspect completions man help" -f -a "rollback" -d 'Make a new commit whose partitions are those of an earlier version'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify ddl inspect completions man help" -f -a "vacuum" -d 'Expire old snapshots and delete files no retained snapshot references'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify ddl inspect completions man help" -f -a "verify" -d 'Check that every referenced file exists with its recorded size and row count (exit 4 if not)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify ddl inspect completions man help" -f -a "ddl" -d 'Print table DDL for a query engine: CREATE, partition registration, or the changes since a version'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify ddl inspect completions man help" -f -a "inspect" -d 'Show what is inside Parquet files: schema, row groups, sizes, compression, statistics, sort order'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify ddl inspect completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify ddl inspect completions man help" -f -a "man" -d 'Write the man pages (one per subcommand)'
+complete -c laketidy -n "__fish_laketidy_using_subcommand help; and not __fish_seen_subcommand_from init plan compact files history rollback vacuum verify ddl inspect completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -21,6 +21,16 @@ if ! command -v tmux >/dev/null; then
     fi
 fi
 
+# Spark (pyspark, local mode) executes the hive and spark DDL in the tests
+if ! command -v java >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+    else
+        echo "a Java 17+ runtime is needed for the Spark DDL test: install it (e.g. sudo apt-get install openjdk-17-jre-headless)" >&2
+        exit 1
+    fi
+fi
+
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 scripts/with-moto.sh cargo test --locked

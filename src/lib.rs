@@ -9,11 +9,13 @@
 //! * [`plan`] — pure: source inventory + definition + snapshot → plan. No I/O.
 //! * [`storage`] — object_store wiring: URL → store, listing → inventory scan.
 //! * [`exec`] — reads, routes, deduplicates, sorts and writes Parquet.
+//! * [`ddl`] — pure: a snapshot seen as an engine's table → SQL for each dialect.
 //! * [`manifest`] — the `ManifestStore` seam, its backends and the commit loop.
 //! * [`ops`] — one function per command, gluing the layers above together.
 //! * [`output`] and [`cli`] — the edges: flags, printing, exit codes.
 
 pub mod cli;
+pub mod ddl;
 pub mod error;
 pub mod exec;
 pub mod manifest;

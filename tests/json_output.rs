@@ -88,6 +88,14 @@ fn every_command_document_matches_its_schema() {
         "compact",
     );
     validate(&laketidy(&["files", d, "--output", "json"]).ok(), "files");
+    for mode in [&[][..], &["--partitions"], &["--since-version", "1"]] {
+        let args = [
+            &["ddl", d, "--dialect", "hive", "--output", "json"][..],
+            mode,
+        ]
+        .concat();
+        validate(&laketidy(&args).ok(), "ddl");
+    }
     validate(
         &laketidy(&["rollback", d, "--to-version", "1", "--output", "json"]).ok(),
         "rollback",

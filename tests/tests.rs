@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod compact;
 mod concurrency;
+mod ddl;
 mod examples;
 mod json_output;
 mod layouts;

@@ -1,6 +1,7 @@
 //! Flags and subcommands. Only validation of what was typed happens here; anything
 //! that needs the environment happens in `run`.
 
+use crate::ddl::Dialect;
 use crate::plan::Shard;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -66,6 +67,8 @@ pub enum Command {
     Vacuum(VacuumArgs),
     /// Check that every referenced file exists with its recorded size and row count (exit 4 if not).
     Verify(VerifyArgs),
+    /// Print table DDL for a query engine: CREATE, partition registration, or the changes since a version.
+    Ddl(DdlArgs),
     /// Show what is inside Parquet files: schema, row groups, sizes, compression, statistics, sort order.
     Inspect(InspectArgs),
     /// Print a shell completion script.
@@ -169,6 +172,38 @@ pub struct VacuumArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub table: TableArg,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Without --partitions or --since-version: the CREATE statement(s). \
+    Apply CREATE and --partitions once; after each compact, apply --since-version N \
+    (N: the version the engine was last pointed at) to move readers to the new files."
+)]
+pub struct DdlArgs {
+    #[command(flatten)]
+    pub table: TableArg,
+    /// The query engine to write SQL for.
+    #[arg(long, value_enum, value_name = "DIALECT")]
+    pub dialect: Dialect,
+    /// Statements registering every partition of the snapshot at its committed location.
+    #[arg(long, conflicts_with = "since_version")]
+    pub partitions: bool,
+    /// Only what changed since version N: added, moved and dropped partitions, new columns.
+    #[arg(long, value_name = "N")]
+    pub since_version: Option<u64>,
+    /// Describe this version instead of the newest.
+    #[arg(long, value_name = "N")]
+    pub version: Option<u64>,
+    /// Database, schema or dataset to qualify the table with (required by trino, presto, redshift, bigquery).
+    #[arg(long, value_name = "NAME")]
+    pub database: Option<String>,
+    /// The table's name in the engine [default: the definition's name].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Snowflake: the external stage whose URL is the table's target (may be qualified: db.schema.stage).
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -3,9 +3,11 @@
 
 use super::args::{Cli, Command, SelectArgs};
 use super::generate;
+use crate::ddl::Mode;
 use crate::error::{Error, Result, exit};
 use crate::manifest;
 use crate::ops::compact::{self, CompactOptions};
+use crate::ops::ddl::{self, DdlOptions};
 use crate::ops::maintain::{self, VacuumOptions};
 use crate::ops::{Table, log};
 use crate::output::{Printer, text};
@@ -87,6 +89,26 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8> {
             } else {
                 exit::DAMAGE
             })
+        }
+        Command::Ddl(args) => {
+            let table = Table::open(&args.table.table, manifest).await?;
+            let mode = match (args.partitions, args.since_version) {
+                (_, Some(_)) => Mode::Since,
+                (true, None) => Mode::Partitions,
+                (false, None) => Mode::Create,
+            };
+            let options = DdlOptions {
+                dialect: args.dialect,
+                mode,
+                since_version: args.since_version,
+                version: args.version,
+                database: args.database,
+                name: args.name,
+                stage: args.stage,
+            };
+            let report = ddl::ddl(&table, &options).await?;
+            printer.document("ddl", &report, text::ddl)?;
+            Ok(exit::SUCCESS)
         }
         Command::Inspect(args) => {
             let report = crate::ops::inspect::inspect(&args.path, &args.sorted_by).await?;

@@ -2,6 +2,7 @@
 //! source inventory, plan, execute, commit. The CLI formats what these return.
 
 pub mod compact;
+pub mod ddl;
 pub mod inspect;
 pub mod inventory;
 pub mod log;

@@ -1,6 +1,7 @@
 //! Human renderings of the command results.
 
 use crate::ops::compact::{CompactReport, Status};
+use crate::ops::ddl::DdlReport;
 use crate::ops::inspect::InspectReport;
 use crate::ops::log::{FileList, HistoryEntry};
 use crate::ops::maintain::{RollbackReport, VacuumReport, VerifyReport};
@@ -171,6 +172,16 @@ pub fn files(list: &FileList) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Statements ready to pipe into an engine: each ends with `;`, a blank line between.
+pub fn ddl(report: &DdlReport) -> String {
+    report
+        .statements
+        .iter()
+        .map(|s| format!("{s};\n"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn history(entries: &[HistoryEntry]) -> String {
