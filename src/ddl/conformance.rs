@@ -147,7 +147,6 @@ fn hostile_table(version: u8) -> TableShape {
                     format!("{folder}/part-1.parquet"),
                 ],
                 folder,
-                rows: 10,
             }
         })
         .collect();
@@ -475,7 +474,6 @@ fn unpartitioned_tables_point_at_their_one_folder() {
             values: vec![],
             folder: "run-7".into(),
             files: vec!["run-7/part-0.parquet".into()],
-            rows: 3,
         }],
         stage: Some("st".into()),
     };

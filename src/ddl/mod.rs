@@ -123,7 +123,6 @@ pub struct PartitionEntry {
     pub folder: String,
     /// Every file, relative to the root.
     pub files: Vec<String>,
-    pub rows: u64,
 }
 
 impl TableShape {

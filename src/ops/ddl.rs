@@ -126,7 +126,6 @@ pub fn shape(table: &Table, snapshot: &Snapshot, options: &DdlOptions) -> Result
                 .map_or("", |(p, _)| p)
                 .to_string(),
             files: state.files.iter().map(|f| f.path.clone()).collect(),
-            rows: state.rows(),
         });
     }
     let partition_columns: Vec<String> = match &snapshot.definition.partition_by {
