@@ -85,6 +85,17 @@ pub async fn open(location: &Location, relative: &str, size: u64) -> Result<Open
     let builder = ParquetRecordBatchStreamBuilder::new(reader)
         .await
         .map_err(|e| classify(&display, e))?;
+    // planning trusts the footer's count: a file whose row groups disagree with it
+    // would be skipped as empty, or counted wrong
+    let metadata = builder.metadata();
+    let footer = metadata.file_metadata().num_rows();
+    let in_groups: i64 = metadata.row_groups().iter().map(|g| g.num_rows()).sum();
+    if footer != in_groups {
+        return Err(Error::bad_input(
+            &display,
+            format!("its footer says {footer} rows but its row groups hold {in_groups}"),
+        ));
+    }
     Ok(OpenFile { display, builder })
 }
 
