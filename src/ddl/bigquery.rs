@@ -7,8 +7,8 @@
 
 use super::quote::c_escaped;
 use super::{
-    Changes, DdlError, DdlResult, SqlDialect, TableShape, column_list, in_column, list_item,
-    map_entries, unsupported,
+    Changes, DdlError, DdlResult, SqlDialect, TableShape, column_list, list_item, map_entries,
+    qualified_with_suffix, unsupported,
 };
 use crate::model::hive::{DEFAULT_PARTITION, escape};
 use arrow::datatypes::{DataType, TimeUnit};
@@ -27,26 +27,13 @@ impl BigQuery {
     }
 
     fn table_name(&self, table: &TableShape, suffix: &str) -> DdlResult<String> {
-        Ok(format!(
-            "{}.{}",
-            self.ident(self.dataset(table)?),
-            self.ident(&format!("{}{suffix}", table.table))
-        ))
+        self.dataset(table)?;
+        Ok(qualified_with_suffix(self, table, suffix))
     }
 
     fn external_table(&self, table: &TableShape) -> DdlResult<String> {
         let columns = column_list(self, &table.columns, " ")?;
-        let uris: Vec<String> = table
-            .partitions
-            .iter()
-            .flat_map(|p| &p.files)
-            .map(|f| self.string(&table.absolute(f)))
-            .collect();
-        if uris.is_empty() {
-            return Err(DdlError(
-                "the snapshot has no files yet: run compact first".into(),
-            ));
-        }
+        let uris: Vec<String> = table.files()?.iter().map(|(f, _)| self.string(f)).collect();
         Ok(format!(
             "CREATE OR REPLACE EXTERNAL TABLE {} (\n  {}\n)\nOPTIONS (\n  format = 'PARQUET',\n  uris = [\n    {}\n  ]\n)",
             self.table_name(table, FILES_SUFFIX)?,
@@ -158,14 +145,7 @@ impl SqlDialect for BigQuery {
             DataType::Timestamp(_, Some(_)) => "TIMESTAMP".into(),
             DataType::Time32(_) | DataType::Time64(TimeUnit::Microsecond) => "TIME".into(),
             DataType::Struct(fields) => {
-                let members = fields
-                    .iter()
-                    .map(|f| {
-                        let ty = self.data_type(f.data_type()).map_err(|e| in_column(f, e))?;
-                        Ok(format!("{} {ty}", self.ident(f.name())))
-                    })
-                    .collect::<DdlResult<Vec<_>>>()?;
-                format!("STRUCT<{}>", members.join(", "))
+                format!("STRUCT<{}>", column_list(self, fields, " ")?.join(", "))
             }
             // BigQuery has no map type: a map is its repeated key/value entries
             DataType::Map(_, _) => {

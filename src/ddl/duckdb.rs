@@ -4,10 +4,7 @@
 //! file name, so no value is ever parsed back out of a path.
 
 use super::quote::{double_quoted, string_doubled};
-use super::{
-    Changes, DdlError, DdlResult, SqlDialect, TableShape, in_column, list_item, map_entries,
-    unsupported,
-};
+use super::{Changes, DdlResult, SqlDialect, TableShape, list_item, map_entries, unsupported};
 use arrow::datatypes::DataType;
 
 pub struct DuckDb;
@@ -16,20 +13,7 @@ pub static DUCKDB: DuckDb = DuckDb;
 
 impl DuckDb {
     fn view(&self, table: &TableShape) -> DdlResult<String> {
-        let files: Vec<(String, &[Option<String>])> = table
-            .partitions
-            .iter()
-            .flat_map(|p| {
-                p.files
-                    .iter()
-                    .map(|f| (table.absolute(f), p.values.as_slice()))
-            })
-            .collect();
-        if files.is_empty() {
-            return Err(DdlError(
-                "the snapshot has no files yet: run compact first".into(),
-            ));
-        }
+        let files = table.files()?;
         let list: Vec<String> = files.iter().map(|(f, _)| self.string(f)).collect();
         let name = super::qualified(self, table);
         // union_by_name: partitions written before a column was added lack it
@@ -42,8 +26,9 @@ impl DuckDb {
         let file_column = self.file_column(table);
         let rows: Vec<String> = files
             .iter()
-            .map(|(file, values)| {
-                let values: Vec<String> = values
+            .map(|(file, partition)| {
+                let values: Vec<String> = partition
+                    .values
                     .iter()
                     .map(|v| {
                         v.as_deref()
@@ -131,14 +116,10 @@ impl SqlDialect for DuckDb {
             DataType::Timestamp(_, None) => "TIMESTAMP".into(),
             DataType::Timestamp(_, Some(_)) => "TIMESTAMPTZ".into(),
             DataType::Struct(fields) => {
-                let members = fields
-                    .iter()
-                    .map(|f| {
-                        let ty = self.data_type(f.data_type()).map_err(|e| in_column(f, e))?;
-                        Ok(format!("{} {ty}", self.ident(f.name())))
-                    })
-                    .collect::<DdlResult<Vec<_>>>()?;
-                format!("STRUCT({})", members.join(", "))
+                format!(
+                    "STRUCT({})",
+                    super::column_list(self, fields, " ")?.join(", ")
+                )
             }
             DataType::Map(_, _) => {
                 let (key, value) = map_entries(ty).ok_or_else(|| unsupported("duckdb", ty, ""))?;

@@ -4,8 +4,8 @@
 
 use super::quote::{backtick_doubled, c_escaped, double_quoted, string_doubled_backslash};
 use super::{
-    Changes, DdlError, DdlResult, PartitionEntry, SqlDialect, TableShape, column_list, in_column,
-    list_item, map_entries, qualified, single_folder, unsupported,
+    Changes, DdlError, DdlResult, PartitionEntry, SqlDialect, TableShape, column_list, list_item,
+    map_entries, qualified, single_folder, unsupported,
 };
 use crate::model::hive::DEFAULT_PARTITION;
 use arrow::datatypes::{DataType, TimeUnit};
@@ -146,14 +146,7 @@ impl SqlDialect for HiveFamily {
             // Hive, Athena and Spectrum have one timestamp type; UTC-adjusted values read as UTC
             DataType::Timestamp(_, _) => "TIMESTAMP".into(),
             DataType::Struct(fields) => {
-                let members = fields
-                    .iter()
-                    .map(|f| {
-                        let ty = self.data_type(f.data_type()).map_err(|e| in_column(f, e))?;
-                        Ok(format!("{}: {ty}", self.ident(f.name())))
-                    })
-                    .collect::<DdlResult<Vec<_>>>()?;
-                format!("STRUCT<{}>", members.join(", "))
+                format!("STRUCT<{}>", column_list(self, fields, ": ")?.join(", "))
             }
             DataType::Map(_, _) => {
                 let (key, value) =

@@ -141,6 +141,22 @@ impl TableShape {
         format!("{}/", self.absolute(&partition.folder))
     }
 
+    /// Every file of the snapshot as an absolute location, with its partition; for the
+    /// dialects that list files instead of registering folders.
+    pub fn files(&self) -> DdlResult<Vec<(String, &PartitionEntry)>> {
+        let files: Vec<(String, &PartitionEntry)> = self
+            .partitions
+            .iter()
+            .flat_map(|p| p.files.iter().map(move |f| (self.absolute(f), p)))
+            .collect();
+        if files.is_empty() {
+            return Err(DdlError(
+                "the snapshot has no files yet: run compact first".into(),
+            ));
+        }
+        Ok(files)
+    }
+
     pub fn is_partitioned(&self) -> bool {
         !self.partition_columns.is_empty()
     }
@@ -172,8 +188,6 @@ pub struct Changes<'a> {
     pub dropped: Vec<&'a PartitionEntry>,
     /// Top-level data columns that are new since the older version.
     pub new_columns: Vec<FieldRef>,
-    /// The file list changed (a file-list dialect must be re-pointed).
-    pub files_changed: bool,
 }
 
 impl Changes<'_> {
@@ -182,7 +196,6 @@ impl Changes<'_> {
             && self.moved.is_empty()
             && self.dropped.is_empty()
             && self.new_columns.is_empty()
-            && !self.files_changed
     }
 }
 
@@ -236,8 +249,6 @@ pub fn diff<'a>(before: &'a TableShape, after: &'a TableShape) -> DdlResult<Chan
             Some(_) => {}
         }
     }
-    changes.files_changed =
-        !(changes.added.is_empty() && changes.moved.is_empty() && changes.dropped.is_empty());
     Ok(changes)
 }
 
@@ -300,9 +311,15 @@ pub fn render(
 
 /// The table name, qualified by the database when one was given.
 fn qualified(sql: &dyn SqlDialect, table: &TableShape) -> String {
+    qualified_with_suffix(sql, table, "")
+}
+
+/// The name of a companion object (`<name>__files`), qualified like the table.
+fn qualified_with_suffix(sql: &dyn SqlDialect, table: &TableShape, suffix: &str) -> String {
+    let name = sql.ident(&format!("{}{suffix}", table.table));
     match &table.database {
-        Some(db) => format!("{}.{}", sql.ident(db), sql.ident(&table.table)),
-        None => sql.ident(&table.table),
+        Some(db) => format!("{}.{name}", sql.ident(db)),
+        None => name,
     }
 }
 

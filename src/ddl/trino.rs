@@ -13,8 +13,8 @@
 
 use super::quote::{double_quoted, string_doubled};
 use super::{
-    Changes, DdlError, DdlResult, PartitionEntry, SqlDialect, TableShape, column_list, in_column,
-    list_item, map_entries, qualified, single_folder, unsupported,
+    Changes, DdlError, DdlResult, PartitionEntry, SqlDialect, TableShape, column_list, list_item,
+    map_entries, qualified, qualified_with_suffix, single_folder, unsupported,
 };
 use crate::model::hive::DEFAULT_PARTITION;
 use arrow::datatypes::DataType;
@@ -124,9 +124,7 @@ impl TrinoFamily {
 
     /// Presto: the base table's name, qualified.
     fn files_table(&self, table: &TableShape) -> String {
-        let mut base = table.clone();
-        base.table = format!("{}{FILES_SUFFIX}", table.table);
-        qualified(self, &base)
+        qualified_with_suffix(self, table, FILES_SUFFIX)
     }
 
     /// Presto: the view that keeps exactly the snapshot's files.
@@ -138,17 +136,7 @@ impl TrinoFamily {
             .chain(&table.partition_columns)
             .map(|c| self.ident(c))
             .collect();
-        let files: Vec<String> = table
-            .partitions
-            .iter()
-            .flat_map(|p| &p.files)
-            .map(|f| self.string(&table.absolute(f)))
-            .collect();
-        if files.is_empty() {
-            return Err(DdlError(
-                "the snapshot has no files yet: run compact first".into(),
-            ));
-        }
+        let files: Vec<String> = table.files()?.iter().map(|(f, _)| self.string(f)).collect();
         Ok(format!(
             "CREATE OR REPLACE VIEW {} AS\nSELECT {}\nFROM {}\nWHERE \"$path\" IN (\n  {}\n)",
             qualified(self, table),
@@ -207,14 +195,7 @@ impl SqlDialect for TrinoFamily {
             // catalog's hive.timestamp-precision, and UTC-adjusted values read as UTC
             DataType::Timestamp(_, _) => "TIMESTAMP".into(),
             DataType::Struct(fields) => {
-                let members = fields
-                    .iter()
-                    .map(|f| {
-                        let ty = self.data_type(f.data_type()).map_err(|e| in_column(f, e))?;
-                        Ok(format!("{} {ty}", self.ident(f.name())))
-                    })
-                    .collect::<DdlResult<Vec<_>>>()?;
-                format!("ROW({})", members.join(", "))
+                format!("ROW({})", column_list(self, fields, " ")?.join(", "))
             }
             DataType::Map(_, _) => {
                 let (key, value) =
