@@ -80,6 +80,8 @@ Register-ArgumentCompleter -Native -CommandName 'laketidy' -ScriptBlock {
             [CompletionResult]::new('--max-partitions', '--max-partitions', [CompletionResultType]::ParameterName, 'Take at most N dirty partitions (in path order)')
             [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'This worker''s deterministic share K of N of the dirty partitions (0-based K)')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Source files read and partitions rewritten at once [default: the number of cores]')
+            [CompletionResult]::new('--memory-limit', '--memory-limit', [CompletionResultType]::ParameterName, 'Memory for rows in flight, e.g. 256MiB or 4GiB; past it rows spill to local disk')
+            [CompletionResult]::new('--spill-dir', '--spill-dir', [CompletionResultType]::ParameterName, 'Folder for spill files; each run uses a private folder inside it and removes it [default: the system temp folder]')
             [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human text, or one JSON document on stdout')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Plan and report, but write and commit nothing')

@@ -74,6 +74,8 @@ set edit:completion:arg-completer[laketidy] = {|@words|
             cand --max-partitions 'Take at most N dirty partitions (in path order)'
             cand --shard 'This worker''s deterministic share K of N of the dirty partitions (0-based K)'
             cand --jobs 'Source files read and partitions rewritten at once [default: the number of cores]'
+            cand --memory-limit 'Memory for rows in flight, e.g. 256MiB or 4GiB; past it rows spill to local disk'
+            cand --spill-dir 'Folder for spill files; each run uses a private folder inside it and removes it [default: the system temp folder]'
             cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
             cand --output 'Output format: human text, or one JSON document on stdout'
             cand --dry-run 'Plan and report, but write and commit nothing'

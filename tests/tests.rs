@@ -12,5 +12,6 @@ mod examples;
 mod json_output;
 mod layouts;
 mod maintain;
+mod memory;
 mod s3;
 mod terminal;

@@ -124,6 +124,21 @@ pub struct CompactArgs {
     /// Plan and report, but write and commit nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Memory for rows in flight, e.g. 256MiB or 4GiB; past it rows spill to local disk.
+    #[arg(long, value_name = "SIZE", env = "LAKETIDY_MEMORY_LIMIT", default_value = "1GiB", value_parser = memory_size)]
+    pub memory_limit: u64,
+    /// Folder for spill files; each run uses a private folder inside it and removes it [default: the system temp folder].
+    #[arg(long, value_name = "DIR", env = "LAKETIDY_SPILL_DIR")]
+    pub spill_dir: Option<PathBuf>,
+}
+
+/// Sizes for --memory-limit: at least 16 MiB, below which nothing useful fits.
+fn memory_size(text: &str) -> Result<u64, String> {
+    let bytes = crate::model::definition::parse_size(text)?;
+    if bytes < 16 << 20 {
+        return Err(format!("{text:?} is too small; give at least 16MiB"));
+    }
+    Ok(bytes)
 }
 
 #[derive(Debug, Args)]

@@ -44,6 +44,8 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8> {
                 selection,
                 dry_run: args.dry_run,
                 jobs,
+                memory_limit: args.memory_limit,
+                spill_dir: args.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
             };
             let progress = printer.progress();
             let report = compact::compact(&table, &options, progress.as_ref()).await?;

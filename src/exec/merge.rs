@@ -1,14 +1,91 @@
-//! Deduplication and sorting of one partition's rows. Pure CPU over Arrow: the input
-//! batch holds the partition's current rows first, then new rows in delivery order, so
-//! a row's index *is* its delivery order (ties go to the later delivery).
+//! Deduplication and sorting of one partition's rows. Pure CPU over Arrow.
+//!
+//! Rows may arrive in any order (source files are read in parallel, and some rows
+//! come back from spill files), so each carries its delivery order in the hidden
+//! [`DELIVERY`] column: the partition's current rows first, then new rows by source
+//! file in delivery order and row within the file. Ties in dedup go to the later
+//! delivery, and rows with equal sort keys keep delivery order, so the result does
+//! not depend on how the rows were gathered.
 
 use crate::model::definition::{DedupRule, Keep};
-use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array, UInt64Array};
 use arrow::compute::{SortOptions, take_record_batch};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt64Type};
 use arrow::error::ArrowError;
-use arrow::row::{RowConverter, SortField};
+use arrow::row::{RowConverter, Rows, SortField};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::Arc;
+
+/// The hidden column that orders deliveries; never written to a data file.
+pub const DELIVERY: &str = "__laketidy_delivery";
+
+/// Delivery numbers of new rows sort after every current row.
+const NEW_ROWS: u64 = 1 << 63;
+
+/// The delivery number of row `row` of a partition's current file `file` (in order).
+pub fn current_delivery(file: usize, row: u64) -> u64 {
+    ((file as u64) << 32) | row
+}
+
+/// The delivery number of row `row` of the source file at `ordinal` in delivery order.
+pub fn new_delivery(ordinal: usize, row: u64) -> u64 {
+    NEW_ROWS | ((ordinal as u64) << 32) | row
+}
+
+/// `schema` with the delivery column appended.
+pub fn with_delivery_field(schema: &Schema) -> SchemaRef {
+    let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+    fields.push(Arc::new(Field::new(DELIVERY, DataType::UInt64, false)));
+    Arc::new(Schema::new(fields))
+}
+
+/// Appends delivery numbers `first, first + 1, …` to `batch` (conformed to `schema`
+/// without the column, `schema` with it).
+pub fn add_delivery(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    first: u64,
+) -> Result<RecordBatch, ArrowError> {
+    let n = batch.num_rows() as u64;
+    add_deliveries(
+        batch,
+        schema,
+        UInt64Array::from_iter_values(first..first + n),
+    )
+}
+
+/// Appends the given delivery numbers, one per row.
+pub fn add_deliveries(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    numbers: UInt64Array,
+) -> Result<RecordBatch, ArrowError> {
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(numbers));
+    RecordBatch::try_new(schema.clone(), columns)
+}
+
+/// `batch` without the delivery column, ready to be written.
+pub fn without_delivery(batch: &RecordBatch) -> RecordBatch {
+    match batch.schema().index_of(DELIVERY) {
+        Ok(i) => {
+            let mut b = batch.clone();
+            b.remove_column(i);
+            b
+        }
+        Err(_) => batch.clone(),
+    }
+}
+
+/// Delivery numbers: the column if present, else the row index.
+fn deliveries(batch: &RecordBatch) -> Cow<'_, [u64]> {
+    match batch.column_by_name(DELIVERY) {
+        Some(c) => Cow::Borrowed(c.as_primitive::<UInt64Type>().values().as_ref()),
+        None => Cow::Owned((0..batch.num_rows() as u64).collect()),
+    }
+}
 
 #[derive(Debug)]
 pub struct Merged {
@@ -17,25 +94,53 @@ pub struct Merged {
 }
 
 /// Sort keys as comparable rows: ascending, nulls last (the order laketidy writes).
-fn sort_rows(
-    batch: &RecordBatch,
-    sort_by: &[String],
-) -> Result<Option<arrow::row::Rows>, ArrowError> {
+fn sort_rows(batch: &RecordBatch, sort_by: &[String]) -> Result<Option<Rows>, ArrowError> {
     let sort_columns = columns(batch, sort_by)?;
     if sort_columns.is_empty() {
         return Ok(None);
     }
+    sort_key_rows(sort_columns)
+}
+
+/// The merge order: the sort keys, then delivery order.
+pub fn merge_rows(batch: &RecordBatch, sort_by: &[String]) -> Result<Rows, ArrowError> {
+    let keys = merge_columns(batch, sort_by)?;
+    merge_converter(&keys)?.convert_columns(&keys)
+}
+
+/// The columns of the merge order, in order.
+pub fn merge_columns(batch: &RecordBatch, sort_by: &[String]) -> Result<Vec<ArrayRef>, ArrowError> {
+    let mut keys = columns(batch, sort_by)?;
+    keys.push(match batch.column_by_name(DELIVERY) {
+        Some(c) => c.clone(),
+        None => Arc::new(UInt64Array::from(deliveries(batch).into_owned())),
+    });
+    Ok(keys)
+}
+
+/// A converter for [`merge_columns`]; rows compare only within one converter.
+pub fn merge_converter(keys: &[ArrayRef]) -> Result<RowConverter, ArrowError> {
+    RowConverter::new(
+        keys.iter()
+            .map(|c| ascending_nulls_last(c.data_type()))
+            .collect(),
+    )
+}
+
+fn ascending_nulls_last(t: &DataType) -> SortField {
+    SortField::new_with_options(
+        t.clone(),
+        SortOptions {
+            descending: false,
+            nulls_first: false,
+        },
+    )
+}
+
+fn sort_key_rows(sort_columns: Vec<ArrayRef>) -> Result<Option<Rows>, ArrowError> {
     let fields = sort_columns
         .iter()
-        .map(|c| {
-            SortField::new_with_options(
-                c.data_type().clone(),
-                SortOptions {
-                    descending: false,
-                    nulls_first: false,
-                },
-            )
-        })
+        .map(|c| ascending_nulls_last(c.data_type()))
         .collect();
     Ok(Some(
         RowConverter::new(fields)?.convert_columns(&sort_columns)?,
@@ -56,19 +161,24 @@ pub fn first_unsorted_row(
 }
 
 /// Keeps one row per dedup key (if a rule is given), then orders rows by `sort_by`
-/// ascending with nulls last; equal sort keys keep delivery order.
+/// ascending with nulls last; equal sort keys keep delivery order. The delivery
+/// column, if any, is kept (a caller merging sorted runs still needs it).
 pub fn dedup_and_sort(
     batch: &RecordBatch,
     dedup: Option<&DedupRule>,
     sort_by: &[String],
 ) -> Result<Merged, ArrowError> {
+    let delivery = deliveries(batch);
     let mut kept: Vec<u32> = match dedup {
-        Some(rule) => dedup_indices(batch, rule)?,
+        Some(rule) => dedup_indices(batch, rule, &delivery)?,
         None => (0..batch.num_rows() as u32).collect(),
     };
     let duplicates_removed = (batch.num_rows() - kept.len()) as u64;
-    if let Some(rows) = sort_rows(batch, sort_by)? {
-        kept.sort_by(|a, b| rows.row(*a as usize).cmp(&rows.row(*b as usize)));
+    if sort_by.is_empty() {
+        kept.sort_unstable_by_key(|&i| delivery[i as usize]);
+    } else {
+        let rows = merge_rows(batch, sort_by)?;
+        kept.sort_unstable_by(|a, b| rows.row(*a as usize).cmp(&rows.row(*b as usize)));
     }
     let unchanged =
         kept.len() == batch.num_rows() && kept.iter().enumerate().all(|(i, k)| i as u32 == *k);
@@ -83,14 +193,24 @@ pub fn dedup_and_sort(
     })
 }
 
-/// Indices of the rows the rule keeps, ascending.
-fn dedup_indices(batch: &RecordBatch, rule: &DedupRule) -> Result<Vec<u32>, ArrowError> {
-    let key_columns = columns(batch, &rule.key)?;
+/// The dedup key of every row as bytes: equal keys, equal bytes, in any batch of
+/// the same schema.
+pub fn key_rows(batch: &RecordBatch, key: &[String]) -> Result<Rows, ArrowError> {
+    let key_columns = columns(batch, key)?;
     let key_fields = key_columns
         .iter()
         .map(|c| SortField::new(c.data_type().clone()))
         .collect();
-    let keys = RowConverter::new(key_fields)?.convert_columns(&key_columns)?;
+    RowConverter::new(key_fields)?.convert_columns(&key_columns)
+}
+
+/// Indices of the rows the rule keeps, ascending.
+fn dedup_indices(
+    batch: &RecordBatch,
+    rule: &DedupRule,
+    delivery: &[u64],
+) -> Result<Vec<u32>, ArrowError> {
+    let keys = key_rows(batch, &rule.key)?;
     // Order values as rows, so that any orderable type compares; nulls always lose.
     let order = match &rule.order_by {
         Some(column) => {
@@ -112,12 +232,16 @@ fn dedup_indices(batch: &RecordBatch, rule: &DedupRule) -> Result<Vec<u32>, Arro
             }
             Entry::Occupied(mut slot) => {
                 let held = *slot.get() as usize;
-                // `i` is the later delivery, so it wins ties
+                let later = delivery[i] > delivery[held];
+                // with equal order values the later delivery wins
                 let wins = match (&order, rule.keep) {
-                    (None, Keep::Latest) => true,
-                    (None, Keep::First) => false,
-                    (Some(order), Keep::Latest) => order.row(i) >= order.row(held),
-                    (Some(order), Keep::First) => order.row(i) <= order.row(held),
+                    (None, Keep::Latest) => later,
+                    (None, Keep::First) => !later,
+                    (Some(order), keep) => match order.row(i).cmp(&order.row(held)) {
+                        std::cmp::Ordering::Equal => later,
+                        std::cmp::Ordering::Greater => keep == Keep::Latest,
+                        std::cmp::Ordering::Less => keep == Keep::First,
+                    },
                 };
                 if wins {
                     slot.insert(i as u32);

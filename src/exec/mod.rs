@@ -2,9 +2,13 @@
 //! partitions, deduplicate and sort, write target-sized Parquet files. Each function
 //! here does one step; `ops::compact` strings them together and commits.
 
+pub mod buckets;
+pub mod external;
 pub mod merge;
 pub mod read;
 pub mod route;
+pub mod spill;
+pub mod tasks;
 pub mod write;
 
 pub use route::Router;

@@ -11,7 +11,9 @@ use futures::TryStreamExt;
 use futures::future::BoxFuture;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, RowSelection, RowSelector,
+};
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
@@ -24,6 +26,9 @@ const BATCH_ROWS: usize = 64 * 1024;
 pub struct OpenFile {
     pub display: String,
     pub builder: ParquetRecordBatchStreamBuilder<StoreReader>,
+    reader: StoreReader,
+    /// Rows a read must return: the footer's count, or the rows selected.
+    expected_rows: i64,
 }
 
 impl OpenFile {
@@ -35,8 +40,64 @@ impl OpenFile {
         self.builder.metadata().file_metadata().num_rows().max(0) as u64
     }
 
+    /// A second reader of the same file, without fetching its footer again.
+    pub fn again(&self) -> Result<OpenFile> {
+        let metadata = ArrowReaderMetadata::try_new(
+            self.builder.metadata().clone(),
+            ArrowReaderOptions::new(),
+        )
+        .map_err(|e| classify(&self.display, e))?;
+        Ok(OpenFile {
+            display: self.display.clone(),
+            builder: ParquetRecordBatchStreamBuilder::new_with_metadata(
+                self.reader.clone(),
+                metadata,
+            ),
+            reader: self.reader.clone(),
+            expected_rows: self.num_rows() as i64,
+        })
+    }
+
+    /// Reads only the rows at these positions (ascending, within the file).
+    pub fn only_rows(mut self, positions: &[u64]) -> Self {
+        let mut selectors = Vec::new();
+        let mut at = 0u64;
+        for &p in positions {
+            if p > at {
+                selectors.push(RowSelector::skip((p - at) as usize));
+            }
+            selectors.push(RowSelector::select(1));
+            at = p + 1;
+        }
+        let total = self.num_rows();
+        if total > at {
+            selectors.push(RowSelector::skip((total - at) as usize));
+        }
+        self.builder = self
+            .builder
+            .with_row_selection(RowSelection::from(selectors));
+        self.expected_rows = positions.len() as i64;
+        self
+    }
+
     /// Reads all rows, or only the named top-level columns that the file has.
     pub async fn read(self, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>> {
+        let mut batches = Vec::new();
+        self.read_each(columns, |b| {
+            batches.push(b);
+            Ok(())
+        })
+        .await?;
+        Ok(batches)
+    }
+
+    /// Hands each batch to `each` as it is decoded (so a large file is never held
+    /// whole), then checks that the pages held as many rows as the footer says.
+    pub async fn read_each(
+        self,
+        columns: Option<&[&str]>,
+        mut each: impl FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<u64> {
         let display = self.display;
         let mut builder = self.builder.with_batch_size(BATCH_ROWS);
         if let Some(columns) = columns {
@@ -51,20 +112,20 @@ impl OpenFile {
             let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
             builder = builder.with_projection(mask);
         }
-        let expected = builder.metadata().file_metadata().num_rows();
-        let stream = builder.build().map_err(|e| classify(&display, e))?;
-        let batches: Vec<RecordBatch> = stream
-            .try_collect()
-            .await
-            .map_err(|e| classify(&display, e))?;
-        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let expected = self.expected_rows;
+        let mut stream = builder.build().map_err(|e| classify(&display, e))?;
+        let mut rows = 0u64;
+        while let Some(batch) = stream.try_next().await.map_err(|e| classify(&display, e))? {
+            rows += batch.num_rows() as u64;
+            each(batch)?;
+        }
         if rows as i64 != expected {
             return Err(Error::bad_input(
                 &display,
                 format!("its footer says {expected} rows but its pages hold {rows}"),
             ));
         }
-        Ok(batches)
+        Ok(rows)
     }
 }
 
@@ -82,6 +143,7 @@ pub async fn open(location: &Location, relative: &str, size: u64) -> Result<Open
         path: location.to_store(relative),
         size,
     };
+    let reader_copy = reader.clone();
     let builder = ParquetRecordBatchStreamBuilder::new(reader)
         .await
         .map_err(|e| classify(&display, e))?;
@@ -96,7 +158,13 @@ pub async fn open(location: &Location, relative: &str, size: u64) -> Result<Open
             format!("its footer says {footer} rows but its row groups hold {in_groups}"),
         ));
     }
-    Ok(OpenFile { display, builder })
+    let expected_rows = footer;
+    Ok(OpenFile {
+        display,
+        builder,
+        reader: reader_copy,
+        expected_rows,
+    })
 }
 
 /// Store failures stay store failures; anything the decoder says is bad input.
@@ -112,6 +180,7 @@ fn classify(display: &str, error: ParquetError) -> Error {
 
 /// Parquet's async reader over an object_store location of known size (the size comes
 /// from the listing, so the footer is fetched without an extra HEAD request).
+#[derive(Clone)]
 pub struct StoreReader {
     store: Arc<dyn ObjectStore>,
     path: object_store::path::Path,

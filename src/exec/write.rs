@@ -2,21 +2,22 @@
 //! Files go to a fresh folder inside the partition's own `key=value` folders, under
 //! names no other run can produce, and are never overwritten or renamed.
 
+use super::merge::without_delivery;
 use crate::error::Result;
 use crate::model::snapshot::DataFile;
 use crate::storage::Location;
 use arrow::array::{Array, RecordBatch};
-use arrow::datatypes::{DataType, Schema};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use object_store::buffered::BufWriter;
 use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 const MAX_ROW_GROUP_ROWS: usize = 1 << 20;
 const MAX_ROW_GROUP_BYTES: usize = 128 << 20;
-const WRITE_CHUNK_ROWS: usize = 64 * 1024;
 
 pub struct FileSizing {
     pub target_file_size: u64,
@@ -30,61 +31,116 @@ pub struct WriteRequest<'a> {
     pub folder: String,
     pub compression: Compression,
     pub sort_by: &'a [String],
+    /// Columns whose values are (nearly) all distinct, like a dedup key: a dictionary
+    /// for them would be built only to be thrown away.
+    pub plain_columns: &'a [String],
     pub sizing: FileSizing,
 }
 
-/// Writes `batch` (already deduplicated and sorted) as one or more files.
-pub async fn write_files(request: WriteRequest<'_>, batch: &RecordBatch) -> Result<Vec<DataFile>> {
-    let props = writer_properties(&batch.schema(), request.compression, request.sort_by);
+/// A file being written.
+struct OpenFile {
+    writer: AsyncArrowWriter<BufWriter>,
+    relative: String,
+    rows: usize,
+    /// Rows this file takes before the next one starts.
+    capacity: usize,
+    sort_min: Option<Vec<Option<String>>>,
+    last_row: Option<RecordBatch>,
+}
+
+/// Writes sorted batches (`total_rows` rows in all, the delivery column dropped) as
+/// files close to the target size, each file taking an even share of what is left.
+pub async fn write_sorted(
+    request: WriteRequest<'_>,
+    schema: &SchemaRef,
+    total_rows: u64,
+    batches: impl Iterator<Item = Result<RecordBatch>>,
+) -> Result<Vec<DataFile>> {
+    let props = writer_properties(
+        schema,
+        request.compression,
+        request.sort_by,
+        request.plain_columns,
+    );
     let mut files = Vec::new();
-    let mut start = 0usize;
-    let total = batch.num_rows();
+    let mut done_rows = 0u64;
     let mut bytes_per_row = request.sizing.bytes_per_row.max(1.0);
-    while start < total {
-        let remaining = total - start;
-        let files_left = ((remaining as f64 * bytes_per_row)
-            / request.sizing.target_file_size as f64)
-            .ceil()
-            .max(1.0);
-        let rows = (remaining as f64 / files_left).ceil() as usize;
-        let slice = batch.slice(start, rows.min(remaining));
-        let relative = format!("{}/part-{:05}.parquet", request.folder, files.len());
-        let bytes = write_one(request.target, &relative, &slice, props.clone()).await?;
-        bytes_per_row = bytes as f64 / slice.num_rows() as f64;
-        files.push(DataFile {
-            path: relative,
-            bytes,
-            rows: slice.num_rows() as u64,
-            sort_min: sort_values(&slice, request.sort_by, 0),
-            sort_max: sort_values(&slice, request.sort_by, slice.num_rows() - 1),
-        });
-        start += slice.num_rows();
+    let mut open: Option<OpenFile> = None;
+    for batch in batches {
+        let mut batch = without_delivery(&batch?);
+        while batch.num_rows() > 0 {
+            let file = match &mut open {
+                Some(f) => f,
+                slot => {
+                    let remaining = total_rows.saturating_sub(done_rows).max(1);
+                    let files_left = ((remaining as f64 * bytes_per_row)
+                        / request.sizing.target_file_size as f64)
+                        .ceil()
+                        .max(1.0);
+                    let relative = format!("{}/part-{:05}.parquet", request.folder, files.len());
+                    let sink = BufWriter::new(
+                        request.target.store.clone(),
+                        request.target.to_store(&relative),
+                    );
+                    slot.insert(OpenFile {
+                        writer: AsyncArrowWriter::try_new(
+                            sink,
+                            schema.clone(),
+                            Some(props.clone()),
+                        )?,
+                        relative,
+                        rows: 0,
+                        capacity: (remaining as f64 / files_left).ceil().max(1.0) as usize,
+                        sort_min: sort_values(&batch, request.sort_by, 0),
+                        last_row: None,
+                    })
+                }
+            };
+            let take = (file.capacity - file.rows).min(batch.num_rows());
+            let (head, tail) = (
+                batch.slice(0, take),
+                batch.slice(take, batch.num_rows() - take),
+            );
+            file.writer.write(&head).await?;
+            file.rows += take;
+            file.last_row = Some(head.slice(take - 1, 1));
+            batch = tail;
+            if file.rows == file.capacity
+                && let Some(full) = open.take()
+            {
+                let done = finish(full, request.sort_by).await?;
+                done_rows += done.rows;
+                bytes_per_row = done.bytes as f64 / done.rows.max(1) as f64;
+                files.push(done);
+            }
+        }
+    }
+    if let Some(last) = open {
+        files.push(finish(last, request.sort_by).await?);
     }
     Ok(files)
 }
 
-async fn write_one(
-    target: &Location,
-    relative: &str,
-    batch: &RecordBatch,
-    props: WriterProperties,
-) -> Result<u64> {
-    let sink = BufWriter::new(target.store.clone(), target.to_store(relative));
-    let mut writer = AsyncArrowWriter::try_new(sink, batch.schema(), Some(props))?;
-    let mut offset = 0;
-    while offset < batch.num_rows() {
-        let len = WRITE_CHUNK_ROWS.min(batch.num_rows() - offset);
-        writer.write(&batch.slice(offset, len)).await?;
-        offset += len;
-    }
+async fn finish(file: OpenFile, sort_by: &[String]) -> Result<DataFile> {
+    let mut writer = file.writer;
     writer.finish().await?;
-    Ok(writer.bytes_written() as u64)
+    Ok(DataFile {
+        path: file.relative,
+        bytes: writer.bytes_written() as u64,
+        rows: file.rows as u64,
+        sort_min: file.sort_min,
+        sort_max: file
+            .last_row
+            .as_ref()
+            .and_then(|r| sort_values(r, sort_by, 0)),
+    })
 }
 
 fn writer_properties(
     schema: &Schema,
     compression: Compression,
     sort_by: &[String],
+    plain_columns: &[String],
 ) -> WriterProperties {
     let sorting = sort_by
         .iter()
@@ -101,7 +157,11 @@ fn writer_properties(
             })
         })
         .collect::<Option<Vec<_>>>();
-    WriterProperties::builder()
+    let mut builder = WriterProperties::builder();
+    for name in plain_columns {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(name.as_str()), false);
+    }
+    builder
         .set_compression(compression)
         .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
         .set_max_row_group_bytes(Some(MAX_ROW_GROUP_BYTES))

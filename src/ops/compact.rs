@@ -9,30 +9,55 @@
 use super::inventory::{self, Inventory};
 use super::{Progress, Table};
 use crate::error::{Error, Result};
-use crate::exec::merge::dedup_and_sort;
-use crate::exec::read;
-use crate::exec::write::{FileSizing, WriteRequest, write_files};
+use crate::exec::buckets::{Buckets, Reread};
+use crate::exec::external::RunBuilder;
+use crate::exec::merge::{
+    add_deliveries, add_delivery, current_delivery, dedup_and_sort, new_delivery,
+    with_delivery_field,
+};
+use crate::exec::spill::{SpillDir, batch_bytes};
+use crate::exec::tasks::run_all;
+use crate::exec::write::{FileSizing, WriteRequest, write_sorted};
+use crate::exec::{Router, read};
 use crate::manifest::transaction::{self, Changes};
 use crate::model::definition::DedupRule;
 use crate::model::schema::{conform_batch, encode_schema, merge_encoded};
-use crate::model::snapshot::{PartitionState, SourceRecord};
+use crate::model::snapshot::{DataFile, PartitionState, SourceRecord};
 use crate::plan::{self, PartitionPlan, Plan, Selection};
-use arrow::array::RecordBatch;
+use crate::storage::Location;
+use arrow::array::{RecordBatch, UInt32Array, UInt64Array};
 use arrow::compute::{concat_batches, take_record_batch};
 use arrow::datatypes::{Schema, SchemaRef};
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
+use parquet::basic::Compression;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use tokio::sync::Semaphore;
 
 pub struct CompactOptions {
     pub selection: Selection,
     pub dry_run: bool,
     /// Files read and partitions rewritten at once.
     pub jobs: usize,
+    /// Bytes of rows held in memory at once, all steps together; past it rows spill.
+    pub memory_limit: u64,
+    /// Where spill files go (a private folder inside it, removed after the run).
+    pub spill_dir: PathBuf,
 }
+
+/// Shares of the memory limit: routed rows waiting for their partition, and
+/// partitions being merged. The rest is headroom for decoding, encoding and the
+/// allocator, which the accounting does not see.
+const ROUTING_SHARE_PERCENT: usize = 25;
+const MERGE_SHARE_PERCENT: usize = 30;
+
+/// Rows handed to the Parquet writer at a time.
+const WRITE_CHUNK_ROWS: usize = 64 * 1024;
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -69,6 +94,10 @@ pub struct Metrics {
     pub files_removed: usize,
     pub files_added: usize,
     pub bytes_written: u64,
+    /// Bytes of rows that went to local disk because they did not fit the memory limit.
+    pub bytes_spilled: u64,
+    /// Partitions too large for memory, sorted through runs on disk.
+    pub partitions_sorted_externally: usize,
     pub duration_ms: u64,
 }
 
@@ -133,12 +162,13 @@ pub async fn compact(
         report.partitions = plan.selected().map(planned_report).collect();
         return Ok(report);
     }
-    let written = Mutex::new(Vec::<String>::new());
-    let result = execute(
-        table, options, &plan, &inventory, &run_id, &written, progress,
-    )
-    .await;
-    let (outcomes, metrics, table_schema) = match result {
+    let table_schema = inventory.schema.clone();
+    let run = Arc::new(prepare(table, options, &inventory, &run_id)?);
+    let result = execute(table, options, &plan, &inventory, run.clone(), progress).await;
+    let written = run.written.lock().map(|w| w.clone()).unwrap_or_default();
+    // the spill folder goes now, whatever happened
+    drop(run);
+    let (outcomes, metrics) = match result {
         Ok(done) => done,
         Err(error) => {
             discard(table, &written).await;
@@ -186,15 +216,100 @@ fn planned_report(p: &PartitionPlan) -> PartitionReport {
     }
 }
 
-/// A source file's rows, split by the selected partitions they belong to.
-struct RoutedFile {
-    schema: Schema,
-    pieces: Vec<(String, RecordBatch)>,
-}
-
 struct Outcome {
     report: PartitionReport,
     state: PartitionState,
+}
+
+/// Everything the run's tasks share, from the table and the options.
+fn prepare(
+    table: &Table,
+    options: &CompactOptions,
+    inventory: &Inventory,
+    run_id: &str,
+) -> Result<Run> {
+    let path_only = table.definition.path_only_columns();
+    let data_schema: SchemaRef = Arc::new(Schema::new(
+        inventory
+            .schema
+            .fields()
+            .iter()
+            .filter(|f| !path_only.contains(&f.name().as_str()))
+            .cloned()
+            .collect::<Vec<_>>(),
+    ));
+    let flow_schema = with_delivery_field(&data_schema);
+    let spill = Arc::new(SpillDir::new(options.spill_dir.clone()));
+    let limit = options.memory_limit as usize;
+    let merge_budget = limit / 100 * MERGE_SHARE_PERCENT;
+    Ok(Run {
+        source: table.source.clone(),
+        target: table.target.clone(),
+        router: inventory.router.clone(),
+        buckets: Buckets::new(
+            flow_schema.clone(),
+            limit / 100 * ROUTING_SHARE_PERCENT,
+            spill.clone(),
+        ),
+        data_schema,
+        flow_schema,
+        rules: Rules::new(&table.definition, &path_only)?,
+        compression: table.definition.compression,
+        target_file_size: table.definition.target_file_size,
+        definition_sort_by: table.definition.sort_by.clone(),
+        definition_dedup: table.definition.doc.dedup.clone(),
+        run_id: run_id.to_string(),
+        spill,
+        merge_memory: Arc::new(Semaphore::new((merge_budget / 1024).max(1))),
+        merge_budget,
+        written: Mutex::new(Vec::new()),
+        sorted_externally: AtomicUsize::new(0),
+        decoded_rows: AtomicU64::new(0),
+        decoded_bytes: AtomicU64::new(0),
+    })
+}
+
+/// What every task of a run shares.
+struct Run {
+    source: Location,
+    target: Location,
+    router: Router,
+    /// The table schema without path-only columns: what data files hold.
+    data_schema: SchemaRef,
+    /// `data_schema` with the delivery column: what flows between the steps.
+    flow_schema: SchemaRef,
+    rules: Rules,
+    compression: Compression,
+    target_file_size: u64,
+    definition_sort_by: Vec<String>,
+    definition_dedup: Option<crate::model::definition::DedupDoc>,
+    run_id: String,
+    buckets: Buckets,
+    spill: Arc<SpillDir>,
+    /// Memory for merging partitions, in KiB permits.
+    merge_memory: Arc<Semaphore>,
+    merge_budget: usize,
+    /// Folders this run may have written into, for cleanup after a failure.
+    written: Mutex<Vec<String>>,
+    sorted_externally: AtomicUsize,
+    /// Rows and bytes of whole batches as decoded, for estimating rows not yet read.
+    decoded_rows: AtomicU64,
+    decoded_bytes: AtomicU64,
+}
+
+impl Run {
+    fn count_decoded(&self, batch: &RecordBatch) {
+        self.decoded_rows
+            .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+        self.decoded_bytes
+            .fetch_add(batch_bytes(batch) as u64, Ordering::Relaxed);
+    }
+
+    /// In-memory bytes per row of the rows decoded so far.
+    fn bytes_per_row(&self) -> Option<f64> {
+        let rows = self.decoded_rows.load(Ordering::Relaxed);
+        (rows > 0).then(|| self.decoded_bytes.load(Ordering::Relaxed) as f64 / rows as f64)
+    }
 }
 
 /// Reads, routes, merges and writes every selected partition.
@@ -203,25 +318,25 @@ async fn execute(
     options: &CompactOptions,
     plan: &Plan,
     inventory: &Inventory,
-    run_id: &str,
-    written: &Mutex<Vec<String>>,
+    run: Arc<Run>,
     progress: &dyn Progress,
-) -> Result<(Vec<Outcome>, Metrics, Schema)> {
+) -> Result<(Vec<Outcome>, Metrics)> {
     let selected: Vec<&PartitionPlan> = plan.selected().collect();
-    let wanted: HashSet<&str> = selected.iter().map(|p| p.partition.as_str()).collect();
+    let wanted: Arc<HashSet<String>> =
+        Arc::new(selected.iter().map(|p| p.partition.clone()).collect());
     let ordinal: HashMap<&str, usize> = inventory
         .listing
         .iter()
         .enumerate()
         .map(|(i, f)| (f.path.as_str(), i))
         .collect();
-    let mut inputs: Vec<(usize, &str, u64)> = selected
+    let mut inputs: Vec<(usize, String, u64)> = selected
         .iter()
         .flat_map(|p| p.inputs.iter())
         .map(|i| {
             (
                 ordinal.get(i.path.as_str()).copied().unwrap_or(usize::MAX),
-                i.path.as_str(),
+                i.path.clone(),
                 i.size,
             )
         })
@@ -229,94 +344,40 @@ async fn execute(
     inputs.sort_unstable();
     inputs.dedup();
 
-    // 1. read every needed source file once and route its rows
+    // 1. read every needed source file once and route its rows to their buckets
     progress.start(
         "reading source files",
         inputs.iter().map(|i| i.2).sum(),
         super::Unit::Bytes,
     );
-    let router = &inventory.router;
-    let wanted = &wanted;
-    let routed: Vec<RoutedFile> = futures::stream::iter(inputs.iter().copied())
-        .map(|(_, path, size)| async move {
-            let opened = read::open(&table.source, path, size).await?;
-            let schema = opened.schema().as_ref().clone();
-            let mut pieces = Vec::new();
-            for batch in opened.read(None).await? {
-                for (partition, rows) in router.route(&batch, path)? {
-                    if wanted.contains(partition.as_str()) {
-                        let rows = arrow::array::UInt32Array::from(rows);
-                        pieces.push((partition, take_record_batch(&batch, &rows)?));
-                    }
-                }
-            }
-            progress.advance(size);
-            Ok::<_, Error>(RoutedFile { schema, pieces })
-        })
-        .buffered(options.jobs.max(1))
-        .try_collect()
-        .await?;
+    let reads = inputs.iter().cloned().map(|(ordinal, path, size)| {
+        let (run, wanted) = (run.clone(), wanted.clone());
+        async move { route_file(&run, &wanted, ordinal, &path, size).await }
+    });
+    run_all(options.jobs, reads, |size| progress.advance(*size)).await?;
     progress.finish();
-
-    let mut table_schema = inventory.schema.clone();
-    for ((_, path, _), file) in inputs.iter().zip(&routed) {
-        table_schema =
-            inventory::merge_into(&table_schema, &file.schema, &table.source.display(path))?;
-    }
-    let path_only = table.definition.path_only_columns();
-    let data_schema: SchemaRef = Arc::new(Schema::new(
-        table_schema
-            .fields()
-            .iter()
-            .filter(|f| !path_only.contains(&f.name().as_str()))
-            .cloned()
-            .collect::<Vec<_>>(),
-    ));
-    let mut buckets: HashMap<String, Vec<RecordBatch>> = HashMap::new();
+    let rows_read = run.buckets.totals()?.0 + run.buckets.reread_rows()?;
     let mut metrics = Metrics {
         source_files_read: inputs.len(),
         source_bytes_read: inputs.iter().map(|i| i.2).sum(),
+        rows_read,
         ..Default::default()
     };
-    for file in routed {
-        for (partition, batch) in file.pieces {
-            metrics.rows_read += batch.num_rows() as u64;
-            buckets.entry(partition).or_default().push(batch);
-        }
-    }
 
     // 2. merge, dedup, sort and write each partition
-    let rules = Rules::new(&table.definition, &path_only)?;
     progress.start(
         "rewriting partitions",
         selected.len() as u64,
         super::Unit::Partitions,
     );
-    let work: Vec<(&PartitionPlan, Vec<RecordBatch>)> = selected
-        .iter()
-        .map(|p| (*p, buckets.remove(&p.partition).unwrap_or_default()))
-        .collect();
-    let outcomes: Vec<Outcome> = futures::stream::iter(work)
-        .map(|(partition, new_rows)| {
-            let (data_schema, rules) = (data_schema.clone(), &rules);
-            async move {
-                let outcome = rewrite_partition(
-                    table,
-                    partition,
-                    new_rows,
-                    data_schema,
-                    rules,
-                    run_id,
-                    written,
-                )
-                .await?;
-                progress.advance(1);
-                Ok::<_, Error>(outcome)
-            }
-        })
-        .buffered(options.jobs.max(1))
-        .try_collect()
-        .await?;
+    let bytes_per_row = run.bytes_per_row();
+    let base = table.snapshot.as_ref();
+    let rewrites = selected.iter().map(|p| {
+        let (run, partition) = (run.clone(), (*p).clone());
+        let before = base.and_then(|s| s.partitions.get(&p.partition)).cloned();
+        async move { rewrite_partition(&run, partition, before, bytes_per_row).await }
+    });
+    let outcomes = run_all(options.jobs, rewrites, |_| progress.advance(1)).await?;
     progress.finish();
     for o in &outcomes {
         metrics.partitions_rewritten += 1;
@@ -326,7 +387,154 @@ async fn execute(
         metrics.files_added += o.report.files_added;
         metrics.bytes_written += o.report.bytes_written;
     }
-    Ok((outcomes, metrics, table_schema))
+    metrics.bytes_spilled = run.spill.bytes_spilled();
+    metrics.partitions_sorted_externally = run.sorted_externally.load(Ordering::Relaxed);
+    Ok((outcomes, metrics))
+}
+
+/// Routes one source file. Its routing columns are read first, to see where each row
+/// goes. When more than half of its rows go to one partition (a sink's files mostly
+/// hold one hour), those rows are left in the file and read again when that
+/// partition is rewritten: holding them until then would fill memory and spill most
+/// of the run to disk. The other rows are read now and wait in their buckets. Every
+/// row is numbered by its position in the file, so both reads number it alike.
+/// Returns the file's size (for progress).
+async fn route_file(
+    run: &Run,
+    wanted: &HashSet<String>,
+    ordinal: usize,
+    path: &str,
+    size: u64,
+) -> Result<u64> {
+    let opened = read::open(&run.source, path, size).await?;
+    let total = opened.num_rows();
+    let schema = opened.schema();
+    let columns: Vec<&str> = run
+        .router
+        .columns()
+        .into_iter()
+        .filter(|c| schema.field_with_name(c).is_ok())
+        .collect();
+    let mut positions: HashMap<String, Vec<u64>> = HashMap::new();
+    if columns.is_empty() {
+        // routing needs no data: the whole file goes where its path says
+        let probe = RecordBatch::try_new_with_options(
+            Arc::new(Schema::empty()),
+            vec![],
+            &arrow::array::RecordBatchOptions::new().with_row_count(Some(total as usize)),
+        )?;
+        for (partition, rows) in run.router.route(&probe, path)? {
+            positions.insert(partition, rows.into_iter().map(u64::from).collect());
+        }
+    } else {
+        let mut offset = 0u64;
+        opened
+            .again()?
+            .read_each(Some(&columns), |batch| {
+                for (partition, rows) in run.router.route(&batch, path)? {
+                    let at = positions.entry(partition).or_default();
+                    at.extend(rows.into_iter().map(|r| offset + u64::from(r)));
+                }
+                offset += batch.num_rows() as u64;
+                Ok(())
+            })
+            .await?;
+    }
+    positions.retain(|partition, _| wanted.contains(partition));
+    let major = positions
+        .iter()
+        .max_by_key(|(_, rows)| rows.len())
+        .filter(|(_, rows)| rows.len() as u64 * 2 > total)
+        .map(|(partition, _)| partition.clone());
+    if let Some(major) = &major {
+        let rows = positions.remove(major).map_or(0, |r| r.len() as u64);
+        let file = Reread {
+            ordinal,
+            path: path.to_string(),
+            size,
+            rows,
+        };
+        run.buckets.reread(major, file)?;
+    }
+    let mut minor: Vec<u64> = positions.into_values().flatten().collect();
+    if minor.is_empty() {
+        return Ok(size);
+    }
+    minor.sort_unstable();
+    let reader = opened.only_rows(&minor);
+    let mut next = 0usize;
+    reader
+        .read_each(None, |batch| {
+            run.count_decoded(&batch);
+            let numbers = &minor[next..next + batch.num_rows()];
+            next += batch.num_rows();
+            let numbered = number_rows(run, &batch, ordinal, numbers, path)?;
+            for (partition, rows) in run.router.route(&batch, path)? {
+                if Some(&partition) != major.as_ref() && wanted.contains(&partition) {
+                    let piece = take_record_batch(&numbered, &UInt32Array::from(rows))?;
+                    run.buckets.add(&partition, piece)?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(size)
+}
+
+/// `batch` (rows at `positions` of the source file at `ordinal`) conformed to the
+/// table schema and numbered in delivery order.
+fn number_rows(
+    run: &Run,
+    batch: &RecordBatch,
+    ordinal: usize,
+    positions: &[u64],
+    path: &str,
+) -> Result<RecordBatch> {
+    let conformed = conform_batch(batch, &run.data_schema).map_err(|e| {
+        Error::bad_input(
+            run.source.display(path),
+            format!("does not fit the table schema: {e}"),
+        )
+    })?;
+    let numbers =
+        UInt64Array::from_iter_values(positions.iter().map(|&p| new_delivery(ordinal, p)));
+    Ok(add_deliveries(&conformed, &run.flow_schema, numbers)?)
+}
+
+/// Reads again a source file most of whose rows go to `partition`, handing over
+/// those rows, numbered as on the first read.
+async fn read_again(
+    run: &Run,
+    partition: &str,
+    file: &Reread,
+    mut each: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let opened = read::open(&run.source, &file.path, file.size).await?;
+    let (mut offset, mut found) = (0u64, 0u64);
+    opened
+        .read_each(None, |batch| {
+            let positions: Vec<u64> = (offset..offset + batch.num_rows() as u64).collect();
+            offset += batch.num_rows() as u64;
+            for (to, rows) in run.router.route(&batch, &file.path)? {
+                if to == partition {
+                    let numbered = number_rows(run, &batch, file.ordinal, &positions, &file.path)?;
+                    found += rows.len() as u64;
+                    each(take_record_batch(&numbered, &UInt32Array::from(rows))?)?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    if found != file.rows {
+        return Err(Error::bad_input(
+            run.source.display(&file.path),
+            format!(
+                "changed while this run read it: {} rows for {partition} at first, {found} now; run again",
+                file.rows
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The dedup rule and sort keys as they apply inside one partition: columns that live
@@ -368,74 +576,116 @@ impl Rules {
     }
 }
 
+/// Rewrites one partition: its current rows and its routed new rows, deduplicated,
+/// sorted and written to a fresh folder. In memory when they fit the partition's
+/// share of the memory limit, else through sorted runs on disk.
 async fn rewrite_partition(
-    table: &Table,
-    partition: &PartitionPlan,
-    new_rows: Vec<RecordBatch>,
-    data_schema: SchemaRef,
-    rules: &Rules,
-    run_id: &str,
-    written: &Mutex<Vec<String>>,
+    run: &Run,
+    partition: PartitionPlan,
+    before: Option<PartitionState>,
+    bytes_per_row: Option<f64>,
 ) -> Result<Outcome> {
-    let mut batches = Vec::new();
-    for file in &partition.current_files {
-        let opened = read::open(&table.target, &file.path, file.bytes).await?;
-        for batch in opened.read(None).await? {
-            batches.push(conform_batch(&batch, &data_schema)?);
-        }
-    }
-    for batch in &new_rows {
-        batches.push(conform_batch(batch, &data_schema)?);
-    }
-    let combined = concat_batches(&data_schema, &batches)?;
-    drop(batches);
-    let rows_in = combined.num_rows() as u64;
-    let (dedup, sort_by) = (rules.dedup.clone(), rules.sort_by.clone());
-    let merged =
-        tokio::task::spawn_blocking(move || dedup_and_sort(&combined, dedup.as_ref(), &sort_by))
-            .await
-            .map_err(|e| Error::Other(format!("merge task failed: {e}")))??;
+    let routed = run.buckets.take(&partition.partition)?;
+    let rereads = routed.rereads.clone();
+    // decoded size of rows not yet read: as routed rows weigh, else ~4× on disk
+    let reread_rows: u64 = rereads.iter().map(|r| r.rows).sum();
+    let unread_bytes = match bytes_per_row {
+        Some(per_row) => ((partition.current_rows + reread_rows) as f64 * per_row) as u64,
+        None => (partition.current_bytes + rereads.iter().map(|r| r.size).sum::<u64>()) * 4,
+    };
+    let total_bytes = routed.bytes + unread_bytes;
+    // concatenating, then taking sorted rows, holds about three copies at once
+    let needed = total_bytes.saturating_mul(3) as usize;
+    let in_memory = needed <= run.merge_budget;
+    let permits = (needed.min(run.merge_budget) / 1024).clamp(1, u32::MAX as usize) as u32;
+    let _memory = run
+        .merge_memory
+        .acquire_many(permits)
+        .await
+        .map_err(|_| Error::Other("memory semaphore closed".into()))?;
 
-    let estimate_bytes = partition.estimated_output_bytes.max(1) as f64;
-    let sizing = FileSizing {
-        target_file_size: table.definition.target_file_size,
-        bytes_per_row: estimate_bytes / rows_in.max(1) as f64,
-    };
     let folder = if partition.partition.is_empty() {
-        format!("run-{run_id}")
+        format!("run-{}", run.run_id)
     } else {
-        format!("{}/run-{run_id}", partition.partition)
+        format!("{}/run-{}", partition.partition, run.run_id)
     };
-    let files = write_files(
-        WriteRequest {
-            target: &table.target,
-            folder: folder.clone(),
-            compression: table.definition.compression,
-            sort_by: &rules.sort_by,
-            sizing,
-        },
-        &merged.batch,
-    )
-    .await;
-    // remember what may have been written, even on failure
-    written
+    // remember the folder before the first byte goes there
+    run.written
         .lock()
         .map_err(|_| Error::Other("poisoned lock".into()))?
-        .push(folder);
-    let files = files?;
+        .push(folder.clone());
+    let rows_in = partition.current_rows + partition.new_rows;
+    let request = WriteRequest {
+        target: &run.target,
+        folder,
+        compression: run.compression,
+        sort_by: &run.rules.sort_by,
+        plain_columns: run.rules.dedup.as_ref().map_or(&[], |d| &d.key),
+        sizing: FileSizing {
+            target_file_size: run.target_file_size,
+            bytes_per_row: partition.estimated_output_bytes.max(1) as f64 / rows_in.max(1) as f64,
+        },
+    };
+    let (files, rows_after, duplicates_removed) = if in_memory {
+        let mut batches = Vec::new();
+        for (i, file) in partition.current_files.iter().enumerate() {
+            read_current(run, i, file, |b| {
+                batches.push(b);
+                Ok(())
+            })
+            .await?;
+        }
+        for file in &rereads {
+            read_again(run, &partition.partition, file, |b| {
+                batches.push(b);
+                Ok(())
+            })
+            .await?;
+        }
+        batches.extend(routed.batches()?);
+        let combined = concat_batches(&run.flow_schema, &batches)?;
+        drop(batches);
+        let merged = dedup_and_sort(&combined, run.rules.dedup.as_ref(), &run.rules.sort_by)?;
+        drop(combined);
+        let rows = merged.batch.num_rows();
+        let chunks = (0..rows)
+            .step_by(WRITE_CHUNK_ROWS)
+            .map(|s| Ok(merged.batch.slice(s, WRITE_CHUNK_ROWS.min(rows - s))));
+        let files = write_sorted(request, &run.data_schema, rows as u64, chunks).await?;
+        (files, rows as u64, merged.duplicates_removed)
+    } else {
+        run.sorted_externally.fetch_add(1, Ordering::Relaxed);
+        let mut builder = RunBuilder::new(
+            run.flow_schema.clone(),
+            run.rules.dedup.as_ref(),
+            &run.rules.sort_by,
+            run.merge_budget,
+            total_bytes,
+            &run.spill,
+        );
+        for (i, file) in partition.current_files.iter().enumerate() {
+            read_current(run, i, file, |b| builder.push(b)).await?;
+        }
+        for file in &rereads {
+            read_again(run, &partition.partition, file, |b| builder.push(b)).await?;
+        }
+        for batch in routed.stream()? {
+            builder.push(batch?)?;
+        }
+        let runs = builder.finish()?;
+        let (rows, duplicates) = (runs.rows, runs.duplicates_removed);
+        let files = write_sorted(request, &run.data_schema, rows, runs.merge()?).await?;
+        (files, rows, duplicates)
+    };
 
-    let base = table
-        .snapshot
-        .as_ref()
-        .and_then(|s| s.partitions.get(&partition.partition));
-    let mut consumed = base.map(|b| b.consumed.clone()).unwrap_or_default();
+    let mut consumed = before.map(|b| b.consumed).unwrap_or_default();
     consumed.extend(partition.inputs.iter().map(|i| i.path.clone()));
     let report = PartitionReport {
         partition: partition.partition.clone(),
         rows_before: partition.current_rows,
         rows_new: partition.new_rows,
-        rows_after: merged.batch.num_rows() as u64,
-        duplicates_removed: merged.duplicates_removed,
+        rows_after,
+        duplicates_removed,
         files_removed: partition.current_files.len(),
         files_added: files.len(),
         bytes_written: files.iter().map(|f| f.bytes).sum(),
@@ -446,10 +696,35 @@ async fn rewrite_partition(
         state: PartitionState {
             files,
             consumed,
-            sort_by: table.definition.sort_by.clone(),
-            dedup: table.definition.doc.dedup.clone(),
+            sort_by: run.definition_sort_by.clone(),
+            dedup: run.definition_dedup.clone(),
         },
     })
+}
+
+/// Reads the `index`-th current file of a partition, numbering its rows as deliveries
+/// older than any new row.
+async fn read_current(
+    run: &Run,
+    index: usize,
+    file: &DataFile,
+    mut each: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let opened = read::open(&run.target, &file.path, file.bytes).await?;
+    let mut next_row = 0u64;
+    opened
+        .read_each(None, |batch| {
+            let conformed = conform_batch(&batch, &run.data_schema)?;
+            let numbered = add_delivery(
+                &conformed,
+                &run.flow_schema,
+                current_delivery(index, next_row),
+            )?;
+            next_row += batch.num_rows() as u64;
+            each(numbered)
+        })
+        .await?;
+    Ok(())
 }
 
 fn changes(
@@ -497,10 +772,9 @@ fn changes(
 }
 
 /// Deletes the folders this run wrote; they are referenced by no snapshot.
-async fn discard(table: &Table, folders: &Mutex<Vec<String>>) {
-    let folders = folders.lock().map(|f| f.clone()).unwrap_or_default();
+async fn discard(table: &Table, folders: &[String]) {
     for folder in folders {
-        let prefix = table.target.to_store(&folder);
+        let prefix = table.target.to_store(folder);
         let listed: Vec<_> = table
             .target
             .store
@@ -514,7 +788,7 @@ async fn discard(table: &Table, folders: &Mutex<Vec<String>>) {
         if table.target.is_local()
             && let Ok(dir) = table.target.url.to_file_path()
         {
-            let _ = std::fs::remove_dir(dir.join(&folder));
+            let _ = std::fs::remove_dir(dir.join(folder));
         }
     }
 }

@@ -40,6 +40,8 @@ pub fn laketidy(args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_laketidy"))
         .args(args)
         .env_remove("LAKETIDY_MANIFEST")
+        .env_remove("LAKETIDY_MEMORY_LIMIT")
+        .env_remove("LAKETIDY_SPILL_DIR")
         .output()
         .expect("run laketidy");
     Run {
