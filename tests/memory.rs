@@ -10,7 +10,7 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Each partition's rows, in file order, as one batch (schemas unified by the reader).
+/// Each partition's batches, file by file in path order.
 fn partition_rows(files: &[String]) -> BTreeMap<String, Vec<RecordBatch>> {
     let mut out: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
     let mut sorted = files.to_vec();

@@ -167,23 +167,13 @@ impl Buckets {
         })
     }
 
-    /// Rows and in-memory bytes of the rows held or spilled so far (not the rereads).
-    pub fn totals(&self) -> Result<(u64, u64)> {
+    /// Rows routed so far, over all partitions: held, spilled or left to be read again.
+    pub fn rows(&self) -> Result<u64> {
         let state = self.lock()?;
         Ok(state
             .buckets
             .values()
-            .fold((0, 0), |(r, b), x| (r + x.rows, b + x.bytes as u64)))
-    }
-
-    /// Rows left to be read again, over all partitions.
-    pub fn reread_rows(&self) -> Result<u64> {
-        let state = self.lock()?;
-        Ok(state
-            .buckets
-            .values()
-            .flat_map(|b| &b.rereads)
-            .map(|r| r.rows)
+            .map(|b| b.rows + b.rereads.iter().map(|r| r.rows).sum::<u64>())
             .sum())
     }
 }
@@ -294,7 +284,7 @@ mod tests {
             rows: 40,
         };
         buckets.reread("later", file).unwrap();
-        assert_eq!(buckets.reread_rows().unwrap(), 40);
+        assert_eq!(buckets.rows().unwrap(), 40, "only the reread is left");
         let later = buckets.take("later").unwrap();
         assert_eq!((later.rereads.len(), later.rows), (1, 0));
     }

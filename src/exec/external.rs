@@ -7,7 +7,7 @@
 //! 3. The runs are merged by sort key, then delivery order: the same total order the
 //!    in-memory path gives, so both paths write the same rows in the same order.
 
-use super::merge::{dedup_and_sort, key_rows, merge_columns, merge_converter};
+use super::merge::{ascending_converter, dedup_and_sort, key_rows, merge_columns};
 use super::spill::{SPILL_WRITE_BUFFER, SpillDir, SpillFile, SpillWriter};
 use crate::error::{Error, Result};
 use crate::model::definition::DedupRule;
@@ -174,7 +174,7 @@ impl SortedRuns {
                 let keys = merge_columns(&first, &self.sort_by)?;
                 let conv = match &mut converter {
                     Some(c) => c,
-                    slot => slot.insert(merge_converter(&keys)?),
+                    slot => slot.insert(ascending_converter(&keys)?),
                 };
                 let rows = conv.convert_columns(&keys)?;
                 cursors.push(Cursor {

@@ -93,19 +93,21 @@ pub struct Merged {
     pub duplicates_removed: u64,
 }
 
-/// Sort keys as comparable rows: ascending, nulls last (the order laketidy writes).
+/// Sort keys as comparable rows, if there are any.
 fn sort_rows(batch: &RecordBatch, sort_by: &[String]) -> Result<Option<Rows>, ArrowError> {
     let sort_columns = columns(batch, sort_by)?;
     if sort_columns.is_empty() {
         return Ok(None);
     }
-    sort_key_rows(sort_columns)
+    Ok(Some(
+        ascending_converter(&sort_columns)?.convert_columns(&sort_columns)?,
+    ))
 }
 
 /// The merge order: the sort keys, then delivery order.
 pub fn merge_rows(batch: &RecordBatch, sort_by: &[String]) -> Result<Rows, ArrowError> {
     let keys = merge_columns(batch, sort_by)?;
-    merge_converter(&keys)?.convert_columns(&keys)
+    ascending_converter(&keys)?.convert_columns(&keys)
 }
 
 /// The columns of the merge order, in order.
@@ -118,8 +120,9 @@ pub fn merge_columns(batch: &RecordBatch, sort_by: &[String]) -> Result<Vec<Arra
     Ok(keys)
 }
 
-/// A converter for [`merge_columns`]; rows compare only within one converter.
-pub fn merge_converter(keys: &[ArrayRef]) -> Result<RowConverter, ArrowError> {
+/// A converter to the order laketidy writes: ascending, nulls last. Rows compare
+/// only within one converter.
+pub fn ascending_converter(keys: &[ArrayRef]) -> Result<RowConverter, ArrowError> {
     RowConverter::new(
         keys.iter()
             .map(|c| ascending_nulls_last(c.data_type()))
@@ -135,16 +138,6 @@ fn ascending_nulls_last(t: &DataType) -> SortField {
             nulls_first: false,
         },
     )
-}
-
-fn sort_key_rows(sort_columns: Vec<ArrayRef>) -> Result<Option<Rows>, ArrowError> {
-    let fields = sort_columns
-        .iter()
-        .map(|c| ascending_nulls_last(c.data_type()))
-        .collect();
-    Ok(Some(
-        RowConverter::new(fields)?.convert_columns(&sort_columns)?,
-    ))
 }
 
 /// The first row that sorts after the row following it, if any.

@@ -1,12 +1,14 @@
 //! Routing: which target partition each row belongs to, from the definition's
 //! transforms over data columns or the source's own `key=value` folders.
 
+use super::read::OpenFile;
 use crate::error::{Error, Result};
 use crate::model::definition::{PartitionField, TableDefinition};
 use crate::model::hive::{self, PartitionValues};
 use crate::model::transform::Transform;
 use crate::plan::ListedFile;
-use arrow::array::RecordBatch;
+use arrow::array::{RecordBatch, RecordBatchOptions};
+use arrow::datatypes::Schema;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -27,6 +29,45 @@ struct Coded {
 #[derive(Clone, Debug)]
 pub struct Router {
     spec: Spec,
+}
+
+/// Where each row of an opened source file goes. Only the routing columns the file
+/// has are read (none when the path alone decides). `each` gets every group of rows
+/// with its partition: the rows as `offset + row`, positions within the file.
+pub async fn locate_rows(
+    router: &Router,
+    opened: OpenFile,
+    path: &str,
+    mut each: impl FnMut(String, u64, &[u32]),
+) -> Result<()> {
+    let schema = opened.schema();
+    let columns: Vec<&str> = router
+        .columns()
+        .into_iter()
+        .filter(|c| schema.field_with_name(c).is_ok())
+        .collect();
+    if columns.is_empty() {
+        let probe = RecordBatch::try_new_with_options(
+            Arc::new(Schema::empty()),
+            vec![],
+            &RecordBatchOptions::new().with_row_count(Some(opened.num_rows() as usize)),
+        )?;
+        for (partition, rows) in router.route(&probe, path)? {
+            each(partition, 0, &rows);
+        }
+        return Ok(());
+    }
+    let mut offset = 0u64;
+    opened
+        .read_each(Some(&columns), |batch| {
+            for (partition, rows) in router.route(&batch, path)? {
+                each(partition, offset, &rows);
+            }
+            offset += batch.num_rows() as u64;
+            Ok(())
+        })
+        .await?;
+    Ok(())
 }
 
 impl Router {

@@ -86,8 +86,6 @@ impl SpillDir {
             writer,
             path,
             rows: 0,
-            bytes: 0,
-            schema: schema.clone(),
         })
     }
 
@@ -108,22 +106,14 @@ pub struct SpillWriter {
     writer: StreamWriter<BufWriter<File>>,
     path: PathBuf,
     rows: u64,
-    bytes: u64,
-    schema: SchemaRef,
 }
 
 impl SpillWriter {
     pub fn write(&mut self, batch: &RecordBatch, spill: &SpillDir) -> Result<()> {
-        let bytes = batch_bytes(batch) as u64;
         self.writer.write(batch)?;
         self.rows += batch.num_rows() as u64;
-        self.bytes += bytes;
-        spill.count(bytes);
+        spill.count(batch_bytes(batch) as u64);
         Ok(())
-    }
-
-    pub fn rows(&self) -> u64 {
-        self.rows
     }
 
     /// Closes the file; its batches can then be read back in the order written.
@@ -136,8 +126,6 @@ impl SpillWriter {
         Ok(SpillFile {
             path: self.path,
             rows: self.rows,
-            bytes: self.bytes,
-            schema: self.schema,
         })
     }
 }
@@ -146,9 +134,6 @@ impl SpillWriter {
 pub struct SpillFile {
     path: PathBuf,
     pub rows: u64,
-    /// In-memory size of the batches it holds.
-    pub bytes: u64,
-    pub schema: SchemaRef,
 }
 
 impl SpillFile {

@@ -15,12 +15,13 @@ use crate::exec::merge::{
     add_deliveries, add_delivery, current_delivery, dedup_and_sort, new_delivery,
     with_delivery_field,
 };
+use crate::exec::route::locate_rows;
 use crate::exec::spill::{SpillDir, batch_bytes};
 use crate::exec::tasks::run_all;
 use crate::exec::write::{FileSizing, WriteRequest, write_sorted};
 use crate::exec::{Router, read};
 use crate::manifest::transaction::{self, Changes};
-use crate::model::definition::DedupRule;
+use crate::model::definition::{DedupRule, TableDefinition};
 use crate::model::schema::{conform_batch, encode_schema, merge_encoded};
 use crate::model::snapshot::{DataFile, PartitionState, SourceRecord};
 use crate::plan::{self, PartitionPlan, Plan, Selection};
@@ -30,7 +31,6 @@ use arrow::compute::{concat_batches, take_record_batch};
 use arrow::datatypes::{Schema, SchemaRef};
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
-use parquet::basic::Compression;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -254,10 +254,7 @@ fn prepare(
         data_schema,
         flow_schema,
         rules: Rules::new(&table.definition, &path_only)?,
-        compression: table.definition.compression,
-        target_file_size: table.definition.target_file_size,
-        definition_sort_by: table.definition.sort_by.clone(),
-        definition_dedup: table.definition.doc.dedup.clone(),
+        definition: table.definition.clone(),
         run_id: run_id.to_string(),
         spill,
         merge_memory: Arc::new(Semaphore::new((merge_budget / 1024).max(1))),
@@ -279,10 +276,7 @@ struct Run {
     /// `data_schema` with the delivery column: what flows between the steps.
     flow_schema: SchemaRef,
     rules: Rules,
-    compression: Compression,
-    target_file_size: u64,
-    definition_sort_by: Vec<String>,
-    definition_dedup: Option<crate::model::definition::DedupDoc>,
+    definition: TableDefinition,
     run_id: String,
     buckets: Buckets,
     spill: Arc<SpillDir>,
@@ -356,7 +350,7 @@ async fn execute(
     });
     run_all(options.jobs, reads, |size| progress.advance(*size)).await?;
     progress.finish();
-    let rows_read = run.buckets.totals()?.0 + run.buckets.reread_rows()?;
+    let rows_read = run.buckets.rows()?;
     let mut metrics = Metrics {
         source_files_read: inputs.len(),
         source_bytes_read: inputs.iter().map(|i| i.2).sum(),
@@ -408,38 +402,17 @@ async fn route_file(
 ) -> Result<u64> {
     let opened = read::open(&run.source, path, size).await?;
     let total = opened.num_rows();
-    let schema = opened.schema();
-    let columns: Vec<&str> = run
-        .router
-        .columns()
-        .into_iter()
-        .filter(|c| schema.field_with_name(c).is_ok())
-        .collect();
     let mut positions: HashMap<String, Vec<u64>> = HashMap::new();
-    if columns.is_empty() {
-        // routing needs no data: the whole file goes where its path says
-        let probe = RecordBatch::try_new_with_options(
-            Arc::new(Schema::empty()),
-            vec![],
-            &arrow::array::RecordBatchOptions::new().with_row_count(Some(total as usize)),
-        )?;
-        for (partition, rows) in run.router.route(&probe, path)? {
-            positions.insert(partition, rows.into_iter().map(u64::from).collect());
-        }
-    } else {
-        let mut offset = 0u64;
-        opened
-            .again()?
-            .read_each(Some(&columns), |batch| {
-                for (partition, rows) in run.router.route(&batch, path)? {
-                    let at = positions.entry(partition).or_default();
-                    at.extend(rows.into_iter().map(|r| offset + u64::from(r)));
-                }
-                offset += batch.num_rows() as u64;
-                Ok(())
-            })
-            .await?;
-    }
+    locate_rows(
+        &run.router,
+        opened.again()?,
+        path,
+        |partition, offset, rows| {
+            let at = positions.entry(partition).or_default();
+            at.extend(rows.iter().map(|&r| offset + u64::from(r)));
+        },
+    )
+    .await?;
     positions.retain(|partition, _| wanted.contains(partition));
     let major = positions
         .iter()
@@ -466,9 +439,10 @@ async fn route_file(
     reader
         .read_each(None, |batch| {
             run.count_decoded(&batch);
-            let numbers = &minor[next..next + batch.num_rows()];
+            let positions = &minor[next..next + batch.num_rows()];
             next += batch.num_rows();
-            let numbered = number_rows(run, &batch, ordinal, numbers, path)?;
+            let numbers = positions.iter().map(|&p| new_delivery(ordinal, p));
+            let numbered = number_rows(run, &batch, numbers, path)?;
             for (partition, rows) in run.router.route(&batch, path)? {
                 if Some(&partition) != major.as_ref() && wanted.contains(&partition) {
                     let piece = take_record_batch(&numbered, &UInt32Array::from(rows))?;
@@ -481,13 +455,12 @@ async fn route_file(
     Ok(size)
 }
 
-/// `batch` (rows at `positions` of the source file at `ordinal`) conformed to the
-/// table schema and numbered in delivery order.
+/// `batch`, read from the source file at `path`, conformed to the table schema and
+/// given its rows' delivery numbers.
 fn number_rows(
     run: &Run,
     batch: &RecordBatch,
-    ordinal: usize,
-    positions: &[u64],
+    numbers: impl Iterator<Item = u64>,
     path: &str,
 ) -> Result<RecordBatch> {
     let conformed = conform_batch(batch, &run.data_schema).map_err(|e| {
@@ -496,8 +469,7 @@ fn number_rows(
             format!("does not fit the table schema: {e}"),
         )
     })?;
-    let numbers =
-        UInt64Array::from_iter_values(positions.iter().map(|&p| new_delivery(ordinal, p)));
+    let numbers = UInt64Array::from_iter_values(numbers);
     Ok(add_deliveries(&conformed, &run.flow_schema, numbers)?)
 }
 
@@ -513,11 +485,12 @@ async fn read_again(
     let (mut offset, mut found) = (0u64, 0u64);
     opened
         .read_each(None, |batch| {
-            let positions: Vec<u64> = (offset..offset + batch.num_rows() as u64).collect();
+            let first = offset;
             offset += batch.num_rows() as u64;
             for (to, rows) in run.router.route(&batch, &file.path)? {
                 if to == partition {
-                    let numbered = number_rows(run, &batch, file.ordinal, &positions, &file.path)?;
+                    let numbers = (first..offset).map(|p| new_delivery(file.ordinal, p));
+                    let numbered = number_rows(run, &batch, numbers, &file.path)?;
                     found += rows.len() as u64;
                     each(take_record_batch(&numbered, &UInt32Array::from(rows))?)?;
                 }
@@ -545,7 +518,7 @@ struct Rules {
 }
 
 impl Rules {
-    fn new(definition: &crate::model::TableDefinition, path_only: &[&str]) -> Result<Self> {
+    fn new(definition: &TableDefinition, path_only: &[&str]) -> Result<Self> {
         let keep = |c: &String| !path_only.contains(&c.as_str());
         let dedup = match &definition.dedup {
             None => None,
@@ -618,11 +591,11 @@ async fn rewrite_partition(
     let request = WriteRequest {
         target: &run.target,
         folder,
-        compression: run.compression,
+        compression: run.definition.compression,
         sort_by: &run.rules.sort_by,
         plain_columns: run.rules.dedup.as_ref().map_or(&[], |d| &d.key),
         sizing: FileSizing {
-            target_file_size: run.target_file_size,
+            target_file_size: run.definition.target_file_size,
             bytes_per_row: partition.estimated_output_bytes.max(1) as f64 / rows_in.max(1) as f64,
         },
     };
@@ -696,8 +669,8 @@ async fn rewrite_partition(
         state: PartitionState {
             files,
             consumed,
-            sort_by: run.definition_sort_by.clone(),
-            dedup: run.definition_dedup.clone(),
+            sort_by: run.definition.sort_by.clone(),
+            dedup: run.definition.doc.dedup.clone(),
         },
     })
 }

@@ -3,15 +3,14 @@
 
 use super::{Progress, Table};
 use crate::error::{Error, Result};
+use crate::exec::route::locate_rows;
 use crate::exec::tasks::run_all;
 use crate::exec::{Router, read};
 use crate::model::schema::{self, merge_schemas, normalize_schema};
 use crate::plan::{self, ListedFile, ScannedFile};
 use crate::storage::Location;
-use arrow::array::{RecordBatch, RecordBatchOptions};
 use arrow::datatypes::Schema;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 pub struct Inventory {
     /// In delivery order.
@@ -31,12 +30,10 @@ pub async fn take(table: &Table, jobs: usize, progress: &dyn Progress) -> Result
         to_scan.len() as u64,
         super::Unit::Files,
     );
-    let columns: Arc<Vec<String>> =
-        Arc::new(router.columns().into_iter().map(String::from).collect());
     let scans = to_scan.into_iter().map(|file| {
-        let (source, router, columns) = (table.source.clone(), router.clone(), columns.clone());
+        let (source, router) = (table.source.clone(), router.clone());
         let (path, size) = (file.path.clone(), file.size);
-        async move { scan(&source, &router, &columns, path, size).await }
+        async move { scan(&source, &router, path, size).await }
     });
     let scanned = run_all(jobs.max(1) * 2, scans, |_| progress.advance(1)).await?;
     progress.finish();
@@ -61,39 +58,17 @@ pub async fn take(table: &Table, jobs: usize, progress: &dyn Progress) -> Result
 async fn scan(
     source: &Location,
     router: &Router,
-    columns: &[String],
     path: String,
     size: u64,
 ) -> Result<(String, ScannedFile, Schema)> {
     let opened = read::open(source, &path, size).await?;
     let file_schema = opened.schema().as_ref().clone();
-    let needed: Vec<&str> = columns
-        .iter()
-        .map(String::as_str)
-        .filter(|c| file_schema.field_with_name(c).is_ok())
-        .collect();
-    let mut feeds: BTreeMap<String, u64> = BTreeMap::new();
     let rows = opened.num_rows();
-    if needed.is_empty() {
-        // routing needs no data: the whole file goes where its path says
-        let probe = RecordBatch::try_new_with_options(
-            Arc::new(Schema::empty()),
-            vec![],
-            &RecordBatchOptions::new().with_row_count(Some(rows as usize)),
-        )?;
-        for (partition, r) in router.route(&probe, &path)? {
-            *feeds.entry(partition).or_default() += r.len() as u64;
-        }
-    } else {
-        opened
-            .read_each(Some(&needed), |batch| {
-                for (partition, r) in router.route(&batch, &path)? {
-                    *feeds.entry(partition).or_default() += r.len() as u64;
-                }
-                Ok(())
-            })
-            .await?;
-    }
+    let mut feeds: BTreeMap<String, u64> = BTreeMap::new();
+    locate_rows(router, opened, &path, |partition, _, r| {
+        *feeds.entry(partition).or_default() += r.len() as u64;
+    })
+    .await?;
     Ok((path, ScannedFile { rows, feeds }, file_schema))
 }
 
