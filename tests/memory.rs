@@ -68,12 +68,15 @@ fn a_tight_memory_limit_spills_and_writes_the_same_lake() {
         "2",
     ];
     // two arrivals: the second run merges new rows into current files, and its
-    // redeliveries replace rows already written
+    // redeliveries replace rows already written; with room, it folds them into the
+    // sorted current rows, while the tight run sorts everything on disk
     for hours in [0..3, 3..lake.params.hours] {
         lake.write(&roomy.raw, hours.clone());
         lake.write(&tight.raw, hours.clone());
         let unbounded = compact(&roomy, &[]);
         assert_eq!(unbounded["metrics"]["bytes_spilled"], 0);
+        let folded = unbounded["metrics"]["partitions_folded"].as_u64().unwrap();
+        assert_eq!(folded > 0, hours.start > 0, "{}", unbounded["metrics"]);
         let bounded = compact(&tight, &tight_args);
         let metrics = &bounded["metrics"];
         assert!(

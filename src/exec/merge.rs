@@ -13,7 +13,9 @@ use arrow::compute::{SortOptions, take_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt64Type};
 use arrow::error::ArrowError;
 use arrow::row::{RowConverter, Rows, SortField};
+use foldhash::fast::RandomState;
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
@@ -204,20 +206,9 @@ fn dedup_indices(
     delivery: &[u64],
 ) -> Result<Vec<u32>, ArrowError> {
     let keys = key_rows(batch, &rule.key)?;
-    // Order values as rows, so that any orderable type compares; nulls always lose.
-    let order = match &rule.order_by {
-        Some(column) => {
-            let column = columns(batch, std::slice::from_ref(column))?;
-            let options = SortOptions {
-                descending: false,
-                nulls_first: rule.keep == Keep::Latest,
-            };
-            let field = SortField::new_with_options(column[0].data_type().clone(), options);
-            Some(RowConverter::new(vec![field])?.convert_columns(&column)?)
-        }
-        None => None,
-    };
-    let mut best: HashMap<arrow::row::Row<'_>, u32> = HashMap::with_capacity(batch.num_rows());
+    let order = order_rows(batch, rule, None)?;
+    let mut best: HashMap<arrow::row::Row<'_>, u32, RandomState> =
+        HashMap::with_capacity_and_hasher(batch.num_rows(), RandomState::default());
     for i in 0..batch.num_rows() {
         match best.entry(keys.row(i)) {
             Entry::Vacant(slot) => {
@@ -225,18 +216,8 @@ fn dedup_indices(
             }
             Entry::Occupied(mut slot) => {
                 let held = *slot.get() as usize;
-                let later = delivery[i] > delivery[held];
-                // with equal order values the later delivery wins
-                let wins = match (&order, rule.keep) {
-                    (None, Keep::Latest) => later,
-                    (None, Keep::First) => !later,
-                    (Some(order), keep) => match order.row(i).cmp(&order.row(held)) {
-                        std::cmp::Ordering::Equal => later,
-                        std::cmp::Ordering::Greater => keep == Keep::Latest,
-                        std::cmp::Ordering::Less => keep == Keep::First,
-                    },
-                };
-                if wins {
+                let order = order.as_ref().map(|o| o.row(i).cmp(&o.row(held)));
+                if replaces(rule, order, delivery[i] > delivery[held]) {
                     slot.insert(i as u32);
                 }
             }
@@ -245,6 +226,48 @@ fn dedup_indices(
     let mut kept: Vec<u32> = best.into_values().collect();
     kept.sort_unstable();
     Ok(kept)
+}
+
+/// The rule's `order_by` values as rows, so that any orderable type compares; nulls
+/// always lose. Rows compare only with rows of the same converter.
+pub fn order_rows(
+    batch: &RecordBatch,
+    rule: &DedupRule,
+    converter: Option<&RowConverter>,
+) -> Result<Option<Rows>, ArrowError> {
+    let Some(column) = &rule.order_by else {
+        return Ok(None);
+    };
+    let column = columns(batch, std::slice::from_ref(column))?;
+    let rows = match converter {
+        Some(converter) => converter.convert_columns(&column)?,
+        None => order_converter(column[0].data_type(), rule)?.convert_columns(&column)?,
+    };
+    Ok(Some(rows))
+}
+
+/// The converter [`order_rows`] uses for `order_by` values of type `data_type`.
+pub fn order_converter(data_type: &DataType, rule: &DedupRule) -> Result<RowConverter, ArrowError> {
+    let options = SortOptions {
+        descending: false,
+        nulls_first: rule.keep == Keep::Latest,
+    };
+    RowConverter::new(vec![SortField::new_with_options(
+        data_type.clone(),
+        options,
+    )])
+}
+
+/// Whether a delivery replaces another one of the same key under `rule`. `order`
+/// compares the challenger's `order_by` value with the holder's (`None` without
+/// `order_by`); with equal values the later delivery wins.
+pub fn replaces(rule: &DedupRule, order: Option<Ordering>, challenger_is_later: bool) -> bool {
+    match (order, rule.keep) {
+        (None, Keep::Latest) | (Some(Ordering::Equal), _) => challenger_is_later,
+        (None, Keep::First) => !challenger_is_later,
+        (Some(Ordering::Greater), keep) => keep == Keep::Latest,
+        (Some(Ordering::Less), keep) => keep == Keep::First,
+    }
 }
 
 fn columns(batch: &RecordBatch, names: &[String]) -> Result<Vec<ArrayRef>, ArrowError> {

@@ -4,6 +4,7 @@
 
 pub mod buckets;
 pub mod external;
+pub mod fold;
 pub mod merge;
 pub mod read;
 pub mod route;

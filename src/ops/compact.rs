@@ -11,6 +11,7 @@ use super::{Progress, Table};
 use crate::error::{Error, Result};
 use crate::exec::buckets::{Buckets, Reread};
 use crate::exec::external::RunBuilder;
+use crate::exec::fold::fold;
 use crate::exec::merge::{
     add_deliveries, add_delivery, current_delivery, dedup_and_sort, new_delivery,
     with_delivery_field,
@@ -98,6 +99,9 @@ pub struct Metrics {
     pub bytes_spilled: u64,
     /// Partitions too large for memory, sorted through runs on disk.
     pub partitions_sorted_externally: usize,
+    /// Partitions whose new rows were merged into their sorted current rows, instead
+    /// of sorting all of them again.
+    pub partitions_folded: usize,
     pub duration_ms: u64,
 }
 
@@ -261,6 +265,7 @@ fn prepare(
         merge_budget,
         written: Mutex::new(Vec::new()),
         sorted_externally: AtomicUsize::new(0),
+        folded: AtomicUsize::new(0),
         decoded_rows: AtomicU64::new(0),
         decoded_bytes: AtomicU64::new(0),
     })
@@ -286,6 +291,7 @@ struct Run {
     /// Folders this run may have written into, for cleanup after a failure.
     written: Mutex<Vec<String>>,
     sorted_externally: AtomicUsize,
+    folded: AtomicUsize,
     /// Rows and bytes of whole batches as decoded, for estimating rows not yet read.
     decoded_rows: AtomicU64,
     decoded_bytes: AtomicU64,
@@ -383,6 +389,7 @@ async fn execute(
     }
     metrics.bytes_spilled = run.spill.bytes_spilled();
     metrics.partitions_sorted_externally = run.sorted_externally.load(Ordering::Relaxed);
+    metrics.partitions_folded = run.folded.load(Ordering::Relaxed);
     Ok((outcomes, metrics))
 }
 
@@ -567,8 +574,14 @@ async fn rewrite_partition(
         None => (partition.current_bytes + rereads.iter().map(|r| r.size).sum::<u64>()) * 4,
     };
     let total_bytes = routed.bytes + unread_bytes;
-    // concatenating, then taking sorted rows, holds about three copies at once
-    let needed = total_bytes.saturating_mul(3) as usize;
+    // current files written under today's rules are sorted and deduplicated already
+    let foldable = !partition.current_files.is_empty()
+        && before.as_ref().is_some_and(|b| {
+            b.sort_by == run.definition.sort_by && b.dedup == run.definition.doc.dedup
+        });
+    // folding holds the rows about twice (inputs, a chunk, the writer's pages);
+    // concatenating, then taking sorted rows, about three copies at once
+    let needed = total_bytes.saturating_mul(if foldable { 2 } else { 3 }) as usize;
     let in_memory = needed <= run.merge_budget;
     let permits = (needed.min(run.merge_budget) / 1024).clamp(1, u32::MAX as usize) as u32;
     let _memory = run
@@ -600,32 +613,46 @@ async fn rewrite_partition(
         },
     };
     let (files, rows_after, duplicates_removed) = if in_memory {
-        let mut batches = Vec::new();
+        let mut current = Vec::new();
         for (i, file) in partition.current_files.iter().enumerate() {
             read_current(run, i, file, |b| {
-                batches.push(b);
+                current.push(b);
                 Ok(())
             })
             .await?;
         }
+        let mut new = Vec::new();
         for file in &rereads {
             read_again(run, &partition.partition, file, |b| {
-                batches.push(b);
+                new.push(b);
                 Ok(())
             })
             .await?;
         }
-        batches.extend(routed.batches()?);
-        let combined = concat_batches(&run.flow_schema, &batches)?;
-        drop(batches);
-        let merged = dedup_and_sort(&combined, run.rules.dedup.as_ref(), &run.rules.sort_by)?;
-        drop(combined);
-        let rows = merged.batch.num_rows();
-        let chunks = (0..rows)
-            .step_by(WRITE_CHUNK_ROWS)
-            .map(|s| Ok(merged.batch.slice(s, WRITE_CHUNK_ROWS.min(rows - s))));
-        let files = write_sorted(request, &run.data_schema, rows as u64, chunks).await?;
-        (files, rows as u64, merged.duplicates_removed)
+        new.extend(routed.batches()?);
+        let dedup = run.rules.dedup.as_ref();
+        if foldable {
+            run.folded.fetch_add(1, Ordering::Relaxed);
+            let new = concat_batches(&run.flow_schema, &new)?;
+            let folded = fold(current, &new, dedup, &run.rules.sort_by)?;
+            drop(new);
+            let (rows, duplicates) = (folded.rows, folded.duplicates_removed);
+            let chunks = folded.chunks(WRITE_CHUNK_ROWS).map(|c| Ok(c?));
+            let files = write_sorted(request, &run.data_schema, rows, chunks).await?;
+            (files, rows, duplicates)
+        } else {
+            current.extend(new);
+            let combined = concat_batches(&run.flow_schema, &current)?;
+            drop(current);
+            let merged = dedup_and_sort(&combined, dedup, &run.rules.sort_by)?;
+            drop(combined);
+            let rows = merged.batch.num_rows();
+            let chunks = (0..rows)
+                .step_by(WRITE_CHUNK_ROWS)
+                .map(|s| Ok(merged.batch.slice(s, WRITE_CHUNK_ROWS.min(rows - s))));
+            let files = write_sorted(request, &run.data_schema, rows as u64, chunks).await?;
+            (files, rows as u64, merged.duplicates_removed)
+        }
     } else {
         run.sorted_externally.fetch_add(1, Ordering::Relaxed);
         let mut builder = RunBuilder::new(
