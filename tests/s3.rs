@@ -354,39 +354,47 @@ fn vacuum_aborts_stale_multipart_uploads_and_deletes_replaced_files() {
     with_manifest(&["verify", &t.definition], &manifest).ok();
 }
 
-/// Every 4th request to S3 and DynamoDB is throttled (503 SlowDown, 400
-/// ProvisionedThroughputExceededException) by a proxy in front of moto.
-#[test]
-fn throttled_requests_are_retried_with_backoff() {
-    let t = s3_table(1_500);
-    let manifest = format!("dynamodb://laketidy-{}", t.id);
-    laketidy(&["init", "--manifest", &manifest]).ok();
-    let port = {
-        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        socket.local_addr().unwrap().port()
-    };
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/flaky_proxy.py");
-    let requests = t.local.join("requests.log");
-    let mut proxy = std::process::Command::new(python)
-        .arg(script)
-        .arg(port.to_string())
-        .arg(moto())
-        .arg("4")
-        .arg(&requests)
-        .spawn()
-        .unwrap();
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
+/// The test proxy in front of moto (scripts/flaky_proxy.py): it throttles every
+/// `every`th request the way AWS does, and logs every request to `log`.
+struct Proxy {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl Proxy {
+    fn start(every: u64, log: &Path) -> Proxy {
+        let port = {
+            let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            socket.local_addr().unwrap().port()
+        };
+        let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/flaky_proxy.py");
+        let child = std::process::Command::new(python)
+            .arg(script)
+            .arg(port.to_string())
+            .arg(moto())
+            .arg(every.to_string())
+            .arg(log)
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        Proxy { port, child }
     }
-    let run = |args: &[&str]| {
+
+    /// Runs laketidy with S3 and DynamoDB behind the proxy.
+    fn run(&self, args: &[&str], manifest: &str) -> Run {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_laketidy"))
             .args(args)
-            .args(["--manifest", &manifest])
-            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+            .args(["--manifest", manifest])
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", self.port),
+            )
             .output()
             .unwrap();
         Run {
@@ -394,11 +402,29 @@ fn throttled_requests_are_retried_with_backoff() {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
-    };
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every 4th request to S3 and DynamoDB is throttled (503 SlowDown, 400
+/// ProvisionedThroughputExceededException) by a proxy in front of moto.
+#[test]
+fn throttled_requests_are_retried_with_backoff() {
+    let t = s3_table(1_500);
+    let manifest = format!("dynamodb://laketidy-{}", t.id);
+    laketidy(&["init", "--manifest", &manifest]).ok();
+    let requests = t.local.join("requests.log");
+    let proxy = Proxy::start(4, &requests);
+    let run = |args: &[&str]| proxy.run(args, &manifest);
     let compacted = run(&["compact", &t.definition, "--output", "json"]);
     let files = run(&["files", &t.definition]);
-    let _ = proxy.kill();
-    let _ = proxy.wait();
+    drop(proxy);
     assert_eq!(compacted.ok().json()["status"], "committed");
     let urls: Vec<String> = files.ok().stdout.lines().map(str::to_string).collect();
     let local = download(
@@ -413,4 +439,75 @@ fn throttled_requests_are_retried_with_backoff() {
     let copies = log.lines().filter(|l| l.ends_with(" 1")).count();
     assert!(puts > urls.len(), "the log saw the writes ({puts} PUTs)");
     assert_eq!(copies, 0, "S3 COPY requests in a compaction");
+}
+
+/// The requests `compact` reports are the requests S3 saw: the proxy in front of
+/// moto logs each one, and the two counts must agree. A small source file is fetched
+/// whole by one GET each time it is read: when planning, when routing, and when its
+/// main partition is rewritten; never a GET per column or a HEAD.
+#[test]
+fn reported_s3_requests_match_what_the_server_saw() {
+    let t = s3_table(3_000);
+    let manifest = format!("dynamodb://laketidy-{}", t.id);
+    laketidy(&["init", "--manifest", &manifest]).ok();
+    let log = t.local.join("requests.log");
+    let proxy = Proxy::start(u64::from(u32::MAX), &log);
+    let compacted = proxy.run(&["compact", &t.definition, "--output", "json"], &manifest);
+    drop(proxy);
+    let report = compacted.ok().json();
+    let requests = &report["metrics"]["requests"];
+    eprintln!("requests: {requests}");
+    let seen = std::fs::read_to_string(&log).unwrap();
+    // METHOD PATH COPY; objects are /bucket/id/key, listings /bucket?list-type=2&prefix=id…
+    let count = |method: &str, bucket: &str, objects: bool| {
+        let object = format!("/{bucket}/{}/", t.id);
+        let listing = format!("/{bucket}?");
+        seen.lines()
+            .filter(|l| {
+                let mut parts = l.split(' ');
+                let (m, path) = (parts.next().unwrap(), parts.next().unwrap());
+                m == method
+                    && if objects {
+                        path.starts_with(&object)
+                    } else {
+                        path.starts_with(&listing) && path.contains(&t.id)
+                    }
+            })
+            .count() as u64
+    };
+    let reported = |side: &str, kind: &str| requests[side][kind].as_u64().unwrap();
+    assert_eq!(
+        reported("source", "get"),
+        count("GET", "laketidy-raw", true),
+        "{requests}"
+    );
+    assert_eq!(
+        reported("source", "head"),
+        count("HEAD", "laketidy-raw", true),
+        "{requests}"
+    );
+    assert_eq!(
+        reported("source", "list"),
+        count("GET", "laketidy-raw", false),
+        "{requests}"
+    );
+    assert_eq!(
+        reported("target", "put"),
+        count("PUT", "laketidy-lake", true),
+        "{requests}"
+    );
+    assert_eq!(
+        reported("target", "post"),
+        count("POST", "laketidy-lake", true),
+        "{requests}"
+    );
+    assert_eq!(reported("target", "copy"), 0);
+    assert!(reported("target", "put") >= report["metrics"]["files_added"].as_u64().unwrap());
+    let files = report["metrics"]["source_files_read"].as_u64().unwrap();
+    assert!(files > 10, "{report}");
+    let per_file = requests["source_reads_per_file"].as_f64().unwrap();
+    assert!(
+        (1.0..=3.0).contains(&per_file),
+        "{per_file} GET/HEAD requests per source file: {requests}"
+    );
 }

@@ -19,6 +19,7 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use std::ops::Range;
 use std::sync::Arc;
+use tokio::sync::OnceCell;
 
 const BATCH_ROWS: usize = 64 * 1024;
 
@@ -142,6 +143,7 @@ pub async fn open(location: &Location, relative: &str, size: u64) -> Result<Open
         store: location.store.clone(),
         path: location.to_store(relative),
         size,
+        whole: Arc::new(OnceCell::new()),
     };
     let reader_copy = reader.clone();
     let builder = ParquetRecordBatchStreamBuilder::new(reader)
@@ -180,12 +182,27 @@ fn classify(display: &str, error: ParquetError) -> Error {
 
 /// Parquet's async reader over an object_store location of known size (the size comes
 /// from the listing, so the footer is fetched without an extra HEAD request).
+///
+/// Requests, not bytes, are what small files cost on S3: a file of at most
+/// [`WHOLE_FILE_MAX`] bytes is fetched whole by its first request and every later
+/// read of it (footer, column ranges, a second pass) is served from that copy, which
+/// readers of the same file share. A larger file's footer comes in one request
+/// (with [`FOOTER_PREFETCH`] bytes), its column ranges in as few as object_store
+/// coalesces them into.
 #[derive(Clone)]
 pub struct StoreReader {
     store: Arc<dyn ObjectStore>,
     path: object_store::path::Path,
     size: u64,
+    whole: Arc<OnceCell<Bytes>>,
 }
+
+/// Files up to this size are fetched in one request.
+const WHOLE_FILE_MAX: u64 = 4 << 20;
+
+/// Bytes fetched from the end of a larger file for its footer: enough for the
+/// metadata of most files, so that one request suffices.
+const FOOTER_PREFETCH: usize = 64 << 10;
 
 impl StoreReader {
     /// A corrupt footer can point past the end of the file: that is bad data, not a
@@ -205,14 +222,50 @@ fn store_error(e: object_store::Error) -> ParquetError {
     ParquetError::External(Box::new(e))
 }
 
+impl StoreReader {
+    /// The whole file, fetched by the first caller.
+    async fn whole_file(&self) -> parquet::errors::Result<&Bytes> {
+        self.whole
+            .get_or_try_init(|| async {
+                let fetched = self.store.get(&self.path).await.map_err(store_error)?;
+                fetched.bytes().await.map_err(store_error)
+            })
+            .await
+    }
+
+    async fn slices(&self, ranges: &[Range<u64>]) -> parquet::errors::Result<Vec<Bytes>> {
+        for range in ranges {
+            self.check_range(range)?;
+        }
+        if self.size > WHOLE_FILE_MAX {
+            return self
+                .store
+                .get_ranges(&self.path, ranges)
+                .await
+                .map_err(store_error);
+        }
+        let whole = self.whole_file().await?;
+        if whole.len() as u64 != self.size {
+            return Err(ParquetError::General(format!(
+                "it is {} bytes now, {} when listed: it changed while this run read it",
+                whole.len(),
+                self.size
+            )));
+        }
+        Ok(ranges
+            .iter()
+            .map(|r| whole.slice(r.start as usize..r.end as usize))
+            .collect())
+    }
+}
+
 impl AsyncFileReader for StoreReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         async move {
-            self.check_range(&range)?;
-            self.store
-                .get_range(&self.path, range)
-                .await
-                .map_err(store_error)
+            let mut slices = self.slices(std::slice::from_ref(&range)).await?;
+            slices
+                .pop()
+                .ok_or_else(|| ParquetError::General("no bytes for a range".into()))
         }
         .boxed()
     }
@@ -221,16 +274,7 @@ impl AsyncFileReader for StoreReader {
         &mut self,
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
-        async move {
-            for range in &ranges {
-                self.check_range(range)?;
-            }
-            self.store
-                .get_ranges(&self.path, &ranges)
-                .await
-                .map_err(store_error)
-        }
-        .boxed()
+        async move { self.slices(&ranges).await }.boxed()
     }
 
     fn get_metadata<'a>(
@@ -241,6 +285,7 @@ impl AsyncFileReader for StoreReader {
             let size = self.size;
             let metadata = ParquetMetaDataReader::new()
                 .with_arrow_reader_options(options)
+                .with_prefetch_hint(Some(FOOTER_PREFETCH))
                 .load_and_finish(self, size)
                 .await?;
             Ok(Arc::new(metadata))

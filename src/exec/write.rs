@@ -11,8 +11,8 @@ use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use object_store::buffered::BufWriter;
 use parquet::arrow::AsyncArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::metadata::SortingColumn;
+use parquet::basic::{Compression, Encoding};
+use parquet::file::metadata::{ParquetMetaData, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
@@ -31,9 +31,9 @@ pub struct WriteRequest<'a> {
     pub folder: String,
     pub compression: Compression,
     pub sort_by: &'a [String],
-    /// Columns whose values are (nearly) all distinct, like a dedup key: a dictionary
-    /// for them would be built only to be thrown away.
-    pub plain_columns: &'a [String],
+    /// Leaf columns whose values are (nearly) all distinct, like a dedup key: a
+    /// dictionary for them would be built only to be thrown away.
+    pub plain_columns: Vec<ColumnPath>,
     pub sizing: FileSizing,
 }
 
@@ -60,7 +60,7 @@ pub async fn write_sorted(
         schema,
         request.compression,
         request.sort_by,
-        request.plain_columns,
+        &request.plain_columns,
     );
     let mut files = Vec::new();
     let mut done_rows = 0u64;
@@ -140,7 +140,7 @@ fn writer_properties(
     schema: &Schema,
     compression: Compression,
     sort_by: &[String],
-    plain_columns: &[String],
+    plain_columns: &[ColumnPath],
 ) -> WriterProperties {
     let sorting = sort_by
         .iter()
@@ -158,8 +158,8 @@ fn writer_properties(
         })
         .collect::<Option<Vec<_>>>();
     let mut builder = WriterProperties::builder();
-    for name in plain_columns {
-        builder = builder.set_column_dictionary_enabled(ColumnPath::from(name.as_str()), false);
+    for column in plain_columns {
+        builder = builder.set_column_dictionary_enabled(column.clone(), false);
     }
     builder
         .set_compression(compression)
@@ -169,6 +169,25 @@ fn writer_properties(
         .set_sorting_columns(sorting.filter(|s| !s.is_empty()))
         .set_created_by(format!("laketidy version {}", env!("CARGO_PKG_VERSION")))
         .build()
+}
+
+/// Leaf columns that a file of this partition wrote without a dictionary, or whose
+/// dictionary overflowed part-way (its data pages fell back to plain values). A
+/// rewrite of the partition would build such a dictionary only to throw it away:
+/// interning most of a column's values before giving up cost a tenth of a rewrite.
+pub fn undictionaried_columns(metadata: &ParquetMetaData) -> Vec<ColumnPath> {
+    let mut columns: Vec<ColumnPath> = Vec::new();
+    for group in metadata.row_groups() {
+        for chunk in group.columns() {
+            let plain = chunk
+                .page_encoding_stats_mask()
+                .is_some_and(|mask| mask.is_set(Encoding::PLAIN));
+            if plain && !columns.contains(chunk.column_path()) {
+                columns.push(chunk.column_path().clone());
+            }
+        }
+    }
+    columns
 }
 
 /// Parquet leaf columns a field occupies (sorting metadata names leaves).

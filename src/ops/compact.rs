@@ -19,19 +19,21 @@ use crate::exec::merge::{
 use crate::exec::route::locate_rows;
 use crate::exec::spill::{SpillDir, batch_bytes};
 use crate::exec::tasks::run_all;
-use crate::exec::write::{FileSizing, WriteRequest, write_sorted};
+use crate::exec::write::{FileSizing, WriteRequest, undictionaried_columns, write_sorted};
 use crate::exec::{Router, read};
 use crate::manifest::transaction::{self, Changes};
 use crate::model::definition::{DedupRule, TableDefinition};
 use crate::model::schema::{conform_batch, encode_schema, merge_encoded};
-use crate::model::snapshot::{DataFile, PartitionState, SourceRecord};
+use crate::model::snapshot::{PartitionState, SourceRecord};
 use crate::plan::{self, PartitionPlan, Plan, Selection};
 use crate::storage::Location;
+use crate::storage::counted::Requests;
 use arrow::array::{RecordBatch, UInt32Array, UInt64Array};
 use arrow::compute::{concat_batches, take_record_batch};
 use arrow::datatypes::{Schema, SchemaRef};
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
+use parquet::schema::types::ColumnPath;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -102,7 +104,30 @@ pub struct Metrics {
     /// Partitions whose new rows were merged into their sorted current rows, instead
     /// of sorting all of them again.
     pub partitions_folded: usize,
+    /// Requests this run made to the source and target stores.
+    pub requests: StoreRequests,
     pub duration_ms: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StoreRequests {
+    pub source: Requests,
+    pub target: Requests,
+    /// Source GET and HEAD requests per source file read (listing excluded): what
+    /// reading a file costs on S3, footer and column ranges together.
+    pub source_reads_per_file: f64,
+}
+
+impl StoreRequests {
+    fn since(table: &Table, start: &(Requests, Requests), files_read: usize) -> Self {
+        let source = table.source.requests.snapshot().since(&start.0);
+        let target = table.target.requests.snapshot().since(&start.1);
+        StoreRequests {
+            source,
+            target,
+            source_reads_per_file: (source.get + source.head) as f64 / files_read.max(1) as f64,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -145,6 +170,10 @@ pub async fn compact(
     progress: &dyn Progress,
 ) -> Result<CompactReport> {
     let started = Instant::now();
+    let requests_before = (
+        table.source.requests.snapshot(),
+        table.target.requests.snapshot(),
+    );
     let run_id = uuid::Uuid::now_v7().simple().to_string();
     let (plan, inventory) = plan(table, &options.selection, options.jobs, progress).await?;
     let skipped = plan.partitions.iter().filter(|p| !p.selected).count();
@@ -181,6 +210,8 @@ pub async fn compact(
     };
     report.metrics = metrics;
     report.metrics.duration_ms = started.elapsed().as_millis() as u64;
+    report.metrics.requests =
+        StoreRequests::since(table, &requests_before, report.metrics.source_files_read);
     let changes = changes(
         table,
         &plan,
@@ -203,6 +234,9 @@ pub async fn compact(
     }
     report.partitions = outcomes.into_iter().map(|o| o.report).collect();
     report.metrics.duration_ms = started.elapsed().as_millis() as u64;
+    // the commit's own requests (a manifest under the target, say) count too
+    report.metrics.requests =
+        StoreRequests::since(table, &requests_before, report.metrics.source_files_read);
     Ok(report)
 }
 
@@ -600,13 +634,27 @@ async fn rewrite_partition(
         .lock()
         .map_err(|_| Error::Other("poisoned lock".into()))?
         .push(folder.clone());
+    let mut current_files = Vec::with_capacity(partition.current_files.len());
+    for file in &partition.current_files {
+        current_files.push(read::open(&run.target, &file.path, file.bytes).await?);
+    }
+    let mut plain_columns: Vec<ColumnPath> = run.rules.dedup.as_ref().map_or(Vec::new(), |d| {
+        d.key.iter().map(|k| ColumnPath::from(k.as_str())).collect()
+    });
+    for file in &current_files {
+        for column in undictionaried_columns(file.builder.metadata()) {
+            if !plain_columns.contains(&column) {
+                plain_columns.push(column);
+            }
+        }
+    }
     let rows_in = partition.current_rows + partition.new_rows;
     let request = WriteRequest {
         target: &run.target,
         folder,
         compression: run.definition.compression,
         sort_by: &run.rules.sort_by,
-        plain_columns: run.rules.dedup.as_ref().map_or(&[], |d| &d.key),
+        plain_columns,
         sizing: FileSizing {
             target_file_size: run.definition.target_file_size,
             bytes_per_row: partition.estimated_output_bytes.max(1) as f64 / rows_in.max(1) as f64,
@@ -614,7 +662,7 @@ async fn rewrite_partition(
     };
     let (files, rows_after, duplicates_removed) = if in_memory {
         let mut current = Vec::new();
-        for (i, file) in partition.current_files.iter().enumerate() {
+        for (i, file) in current_files.into_iter().enumerate() {
             read_current(run, i, file, |b| {
                 current.push(b);
                 Ok(())
@@ -663,7 +711,7 @@ async fn rewrite_partition(
             total_bytes,
             &run.spill,
         );
-        for (i, file) in partition.current_files.iter().enumerate() {
+        for (i, file) in current_files.into_iter().enumerate() {
             read_current(run, i, file, |b| builder.push(b)).await?;
         }
         for file in &rereads {
@@ -707,10 +755,9 @@ async fn rewrite_partition(
 async fn read_current(
     run: &Run,
     index: usize,
-    file: &DataFile,
+    opened: read::OpenFile,
     mut each: impl FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
-    let opened = read::open(&run.target, &file.path, file.bytes).await?;
     let mut next_row = 0u64;
     opened
         .read_each(None, |batch| {

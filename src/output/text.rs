@@ -146,6 +146,21 @@ pub fn compact(r: &CompactReport, verbose: u8) -> String {
                 );
             }
             if verbose > 0 {
+                let q = &m.requests;
+                let _ = writeln!(
+                    out,
+                    "requests: source {} GET + {} HEAD ({:.1} per file read), {} LIST; target {} GET, {} PUT, {} POST, {} LIST, {} DELETE, {} COPY",
+                    q.source.get,
+                    q.source.head,
+                    q.source_reads_per_file,
+                    q.source.list,
+                    q.target.get,
+                    q.target.put,
+                    q.target.post,
+                    q.target.list,
+                    q.target.delete,
+                    q.target.copy
+                );
                 for p in &r.partitions {
                     let _ = writeln!(
                         out,

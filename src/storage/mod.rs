@@ -6,11 +6,13 @@
 //! some characters (`%` among them) inside its `Path`; [`Location::to_store`] and
 //! [`Location::relative`] are the only places that cross between the two.
 
+pub mod counted;
 pub mod uploads;
 
 use crate::error::{Error, Result};
 use crate::model::hive;
 use crate::plan::ListedFile;
+use counted::{Counted, RequestCounter};
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
@@ -24,7 +26,9 @@ use url::Url;
 #[derive(Clone, Debug)]
 pub struct Location {
     pub url: Url,
+    /// Counts the requests made through it.
     pub store: Arc<dyn ObjectStore>,
+    pub requests: Arc<RequestCounter>,
     prefix: Path,
 }
 
@@ -38,11 +42,11 @@ impl Location {
                     .map_err(|_| Error::Usage(format!("{url} is not a local path")))?;
                 let prefix = Path::from_absolute_path(&fs_path)
                     .map_err(|e| Error::Usage(format!("{}: {e}", fs_path.display())))?;
-                Ok(Location {
-                    url: url.clone(),
-                    store: Arc::new(LocalFileSystem::new()),
+                Ok(Location::counted(
+                    url,
+                    Arc::new(LocalFileSystem::new()),
                     prefix,
-                })
+                ))
             }
             "s3" => {
                 let bucket = url.host_str().unwrap_or_default();
@@ -53,15 +57,21 @@ impl Location {
                 let key = percent_decode_str(url.path()).decode_utf8_lossy();
                 let prefix = Path::parse(key.as_ref())
                     .map_err(|e| Error::Usage(format!("{url}: not a usable S3 prefix: {e}")))?;
-                Ok(Location {
-                    url: url.clone(),
-                    store: Arc::new(store),
-                    prefix,
-                })
+                Ok(Location::counted(url, Arc::new(store), prefix))
             }
             other => Err(Error::Usage(format!(
                 "{url}: scheme {other:?} is not supported; use a local path, file:// or s3://"
             ))),
+        }
+    }
+
+    fn counted(url: &Url, store: Arc<dyn ObjectStore>, prefix: Path) -> Self {
+        let requests = Arc::new(RequestCounter::default());
+        Location {
+            url: url.clone(),
+            store: Arc::new(Counted::new(store, requests.clone())),
+            requests,
+            prefix,
         }
     }
 
