@@ -2,6 +2,14 @@
 """The reference benchmark: laketidy against its peers on ../shared/bench's workload.
 
     scripts/bench.sh [--profile bench|small|ci] [--runs 3] [--peers duckdb[,copy-duckdb,polars,spark]]
+    scripts/bench.sh --mode scaling [--profile bench] [--runs 3]
+    scripts/bench.sh --mode incremental [--profile bench] [--runs 3]
+
+--mode scaling compacts the profile's lake and one with twice the rows (same
+hours, same file size), alternately, and prints the ratios of wall time and peak
+RSS. --mode incremental compacts every arrival hour but the last, then times
+adding the last one (each run from a copy of that state) against full
+compactions of the whole lake, alternately, and prints the ratio.
 
 Builds nothing itself (scripts/bench.sh builds the release binary first). Generates
 the raw lake once per profile, then runs laketidy and each peer alternately (A B A B
@@ -55,54 +63,150 @@ def check(bench, out_dir, raw, files=None):
     return last
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench-dir", default=os.path.join(REPO, "..", "shared", "bench"))
-    ap.add_argument("--profile", default="bench")
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--peers", default="duckdb")
-    ap.add_argument("--binary", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "release", "laketidy"))
-    ap.add_argument("--work", default=os.path.join(REPO, ".work", "bench"))
-    a = ap.parse_args()
-    bench = os.path.abspath(a.bench_dir)
-    work = os.path.join(a.work, a.profile)
-    raw = os.path.join(work, "raw")
-    if not os.path.exists(os.path.join(raw, "_expected.json")):
-        shutil.rmtree(raw, ignore_errors=True)
-        print(f"generating the {a.profile} lake ...", file=sys.stderr)
-        subprocess.run([sys.executable, os.path.join(bench, "gen_lake.py"), raw, "--profile", a.profile], check=True,
-                       stdout=subprocess.DEVNULL)
-    raw_bytes = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(raw) for f in fs if f.endswith(".parquet"))
+def ensure_raw(bench, raw, profile, rows=None):
+    """Generates the raw lake once (rows: override the profile's total)."""
+    if os.path.exists(os.path.join(raw, "_expected.json")):
+        return
+    shutil.rmtree(raw, ignore_errors=True)
+    print(f"generating the {profile} lake{f' with {rows} rows' if rows else ''} ...", file=sys.stderr)
+    cmd = [sys.executable, os.path.join(bench, "gen_lake.py"), raw, "--profile", profile]
+    if rows:
+        cmd += ["--rows", str(rows)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def raw_size(raw):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(raw) for f in fs if f.endswith(".parquet"))
+
+
+def compact(binary, bench, raw, out, expected_raw=None, fresh=True):
+    """Compacts raw into out/lake with laketidy; checks the result against expected_raw's
+    _expected.json (default raw's). Returns (wall, peak RSS, verdict)."""
+    if fresh:
+        shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out, exist_ok=True)
+    definition = os.path.join(out, "events.json")
+    with open(definition, "w") as fh:
+        json.dump(dict(DEFINITION, source=raw, target=os.path.join(out, "lake")), fh)
+    wall, rss = timed([binary, "compact", definition, "--no-progress", "-q"])
+    files = os.path.join(out, "live.txt")
+    with open(files, "w") as fh:
+        subprocess.run([binary, "files", definition], stdout=fh, check=True)
+    return wall, rss, check(bench, os.path.join(out, "lake"), expected_raw or raw, files)
+
+
+def header(a, raw):
+    print(f"\n{a.profile} profile: {raw_size(raw) / 1e6:.0f} MB of raw Parquet; {a.runs} runs each, alternating; "
+          f"{os.cpu_count()} cores, {platform.machine()}\n")
+
+
+def peers(a, bench, work, raw):
     tools = ["laketidy", *[p for p in a.peers.split(",") if p]]
     results = {t: [] for t in tools}
     for run in range(a.runs):
         for tool in tools:
             out = os.path.join(work, f"out-{tool}")
-            shutil.rmtree(out, ignore_errors=True)
             if tool == "laketidy":
-                os.makedirs(out)
-                definition = os.path.join(out, "events.json")
-                with open(definition, "w") as fh:
-                    json.dump(dict(DEFINITION, source=raw, target=os.path.join(out, "lake")), fh)
-                wall, rss = timed([a.binary, "compact", definition, "--no-progress", "-q"])
-                files = os.path.join(out, "live.txt")
-                with open(files, "w") as fh:
-                    subprocess.run([a.binary, "files", definition], stdout=fh, check=True)
-                verdict = check(bench, os.path.join(out, "lake"), raw, files)
+                wall, rss, verdict = compact(a.binary, bench, raw, out)
             else:
+                shutil.rmtree(out, ignore_errors=True)
                 wall, rss = timed([sys.executable, os.path.join(bench, "peers.py"), tool, raw, out])
                 verdict = check(bench, out, raw) if tool != "copy-duckdb" else "floor: not checked"
             results[tool].append((wall, rss))
             print(f"run {run + 1} {tool:12} {wall:7.1f} s {rss / 2**30:6.2f} GiB  {verdict}", file=sys.stderr)
     base = statistics.median(w for w, _ in results["laketidy"])
-    print(f"\n{a.profile} profile: {raw_bytes / 1e6:.0f} MB of raw Parquet; {a.runs} runs each, alternating; "
-          f"{os.cpu_count()} cores, {platform.machine()}\n")
+    header(a, raw)
     print("| tool | median wall | median peak RSS | laketidy / tool |")
     print("|---|---|---|---|")
     for tool in tools:
         wall = statistics.median(w for w, _ in results[tool])
         rss = statistics.median(r for _, r in results[tool])
         print(f"| {tool} | {wall:.1f} s | {rss / 2**30:.2f} GiB | {base / wall:.2f}x |")
+
+
+def scaling(a, bench, work, raw):
+    sys.path.insert(0, bench)
+    import gen_lake
+    rows = 2 * gen_lake.PROFILES[a.profile][0]
+    raw2 = os.path.join(a.work, f"{a.profile}-x2", "raw")
+    ensure_raw(bench, raw2, a.profile, rows)
+    results = {"1x": [], "2x": []}
+    for run in range(a.runs):
+        for name, source in (("1x", raw), ("2x", raw2)):
+            wall, rss, verdict = compact(a.binary, bench, source, os.path.join(work, f"out-scaling-{name}"))
+            results[name].append((wall, rss))
+            print(f"run {run + 1} {name} {wall:7.1f} s {rss / 2**30:6.2f} GiB  {verdict}", file=sys.stderr)
+    header(a, raw)
+    print("| rows | median wall | median peak RSS |")
+    print("|---|---|---|")
+    med = {}
+    for name, source in (("1x", raw), ("2x", raw2)):
+        med[name] = (statistics.median(w for w, _ in results[name]), statistics.median(r for _, r in results[name]))
+        rows_delivered = json.load(open(os.path.join(source, "_expected.json")))["raw_rows"]
+        print(f"| {rows_delivered:,} | {med[name][0]:.1f} s | {med[name][1] / 2**30:.2f} GiB |")
+    print(f"\ntwice the rows: {med['2x'][0] / med['1x'][0]:.2f}x the time, {med['2x'][1] / med['1x'][1]:.2f}x the peak RSS")
+
+
+def link_tree(src, dst):
+    """A copy of src at dst whose files are hard links (the raw lake is never written)."""
+    shutil.copytree(src, dst, copy_function=os.link)
+
+
+def incremental(a, bench, work, raw):
+    arrivals = sorted(os.path.relpath(d, raw) for d, _, fs in os.walk(raw) if any(f.endswith(".parquet") for f in fs))
+    last = arrivals[-1]
+    inc = os.path.join(work, "incremental")
+    shutil.rmtree(inc, ignore_errors=True)
+    link_tree(raw, os.path.join(inc, "raw"))
+    held = os.path.join(inc, "held")
+    shutil.move(os.path.join(inc, "raw", last), held)
+    # the state every incremental run starts from: all arrival hours but the last,
+    # compacted where the runs will find it (the manifest knows its target)
+    out = os.path.join(inc, "run")
+    os.makedirs(out)
+    definition = os.path.join(out, "events.json")
+    with open(definition, "w") as fh:
+        json.dump(dict(DEFINITION, source=os.path.join(inc, "raw"), target=os.path.join(out, "lake")), fh)
+    wall, _ = timed([a.binary, "compact", definition, "--no-progress", "-q"])
+    shutil.move(out, os.path.join(inc, "base"))
+    print(f"compacted {len(arrivals) - 1} arrival hours in {wall:.1f} s; adding {last}", file=sys.stderr)
+    link_tree(held, os.path.join(inc, "raw", last))
+    results = {"full": [], "incremental": []}
+    for run in range(a.runs):
+        wall, rss, verdict = compact(a.binary, bench, raw, os.path.join(work, "out-full"))
+        results["full"].append((wall, rss))
+        print(f"run {run + 1} full        {wall:7.1f} s {rss / 2**30:6.2f} GiB  {verdict}", file=sys.stderr)
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(os.path.join(inc, "base"), out)
+        wall, rss, verdict = compact(a.binary, bench, os.path.join(inc, "raw"), out, expected_raw=raw, fresh=False)
+        results["incremental"].append((wall, rss))
+        print(f"run {run + 1} incremental {wall:7.1f} s {rss / 2**30:6.2f} GiB  {verdict}", file=sys.stderr)
+    header(a, raw)
+    print("| run | median wall | median peak RSS |")
+    print("|---|---|---|")
+    med = {}
+    for name in results:
+        med[name] = statistics.median(w for w, _ in results[name])
+        rss = statistics.median(r for _, r in results[name])
+        print(f"| {name} | {med[name]:.1f} s | {rss / 2**30:.2f} GiB |")
+    print(f"\nadding arrival hour {last}: {med['incremental'] / med['full']:.0%} of a full compaction")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bench-dir", default=os.path.join(REPO, "..", "shared", "bench"))
+    ap.add_argument("--profile", default="bench")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--peers", default="duckdb")
+    ap.add_argument("--mode", choices=["peers", "scaling", "incremental"], default="peers")
+    ap.add_argument("--binary", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "release", "laketidy"))
+    ap.add_argument("--work", default=os.path.join(REPO, ".work", "bench"))
+    a = ap.parse_args()
+    bench = os.path.abspath(a.bench_dir)
+    work = os.path.join(a.work, a.profile)
+    raw = os.path.join(work, "raw")
+    ensure_raw(bench, raw, a.profile)
+    {"peers": peers, "scaling": scaling, "incremental": incremental}[a.mode](a, bench, work, raw)
 
 
 if __name__ == "__main__":

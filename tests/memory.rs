@@ -51,8 +51,8 @@ fn compact(ws: &Workspace, extra: &[&str]) -> serde_json::Value {
 #[test]
 fn a_tight_memory_limit_spills_and_writes_the_same_lake() {
     let params = Params {
-        rows: 120_000,
-        rows_per_file: 1_500,
+        rows: 200_000,
+        rows_per_file: 2_500,
         ..Params::default()
     };
     let lake = Lake::generate(params);

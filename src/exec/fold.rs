@@ -266,7 +266,7 @@ impl Folded {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::merge::{add_delivery, with_delivery_field};
+    use crate::exec::merge::{add_delivery, sort_batches, with_delivery_field};
     use crate::model::definition::Keep;
     use arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
@@ -344,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn folding_equals_deduplicating_and_sorting_everything() {
+    fn folding_and_sorting_in_place_equal_deduplicating_and_sorting_everything() {
         let rules = [
             None,
             Some((Keep::Latest, Some("at"))),
@@ -371,6 +371,13 @@ mod tests {
                     all.push(new.clone());
                     let everything = concat_batches(&new.schema(), &all).unwrap();
                     let expected = dedup_and_sort(&everything, rule.as_ref(), &sort_by).unwrap();
+
+                    // sorting the batches where they lie gives the same rows, too
+                    let sorted = sort_batches(all.clone(), rule.as_ref(), &sort_by).unwrap();
+                    assert_eq!(sorted.duplicates_removed, expected.duplicates_removed);
+                    let chunks: Vec<_> = sorted.chunks(7).collect::<Result<_, _>>().unwrap();
+                    let got = concat_batches(&new.schema(), &chunks).unwrap();
+                    assert_eq!(deliveries(&got), deliveries(&expected.batch));
 
                     let folded = fold(current, &new, rule.as_ref(), &sort_by).unwrap();
                     assert_eq!(folded.duplicates_removed, expected.duplicates_removed);

@@ -9,7 +9,7 @@
 
 use crate::model::definition::{DedupRule, Keep};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array, UInt64Array};
-use arrow::compute::{SortOptions, take_record_batch};
+use arrow::compute::{SortOptions, interleave_record_batch, take_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt64Type};
 use arrow::error::ArrowError;
 use arrow::row::{RowConverter, Rows, SortField};
@@ -163,29 +163,102 @@ pub fn dedup_and_sort(
     dedup: Option<&DedupRule>,
     sort_by: &[String],
 ) -> Result<Merged, ArrowError> {
-    let delivery = deliveries(batch);
-    let mut kept: Vec<u32> = match dedup {
-        Some(rule) => dedup_indices(batch, rule, &delivery)?,
-        None => (0..batch.num_rows() as u32).collect(),
-    };
-    let duplicates_removed = (batch.num_rows() - kept.len()) as u64;
-    if sort_by.is_empty() {
-        kept.sort_unstable_by_key(|&i| delivery[i as usize]);
-    } else {
-        let rows = merge_rows(batch, sort_by)?;
-        kept.sort_unstable_by(|a, b| rows.row(*a as usize).cmp(&rows.row(*b as usize)));
-    }
-    let unchanged =
-        kept.len() == batch.num_rows() && kept.iter().enumerate().all(|(i, k)| i as u32 == *k);
+    let sorted = sort_batches(vec![batch.clone()], dedup, sort_by)?;
+    let duplicates_removed = sorted.duplicates_removed;
+    let unchanged = sorted.order.len() == batch.num_rows()
+        && sorted
+            .order
+            .iter()
+            .enumerate()
+            .all(|(i, &(_, row))| i as u32 == row);
     let batch = if unchanged {
         batch.clone()
     } else {
-        take_record_batch(batch, &UInt32Array::from(kept))?
+        let rows = UInt32Array::from_iter_values(sorted.order.iter().map(|&(_, row)| row));
+        take_record_batch(batch, &rows)?
     };
     Ok(Merged {
         batch,
         duplicates_removed,
     })
+}
+
+/// A partition's rows deduplicated and sorted where they lie: the order is a list of
+/// (batch, row), and rows are copied out a chunk at a time, so that the partition is
+/// held about once, not concatenated and then taken again.
+pub struct SortedBatches {
+    batches: Vec<RecordBatch>,
+    order: Vec<(u32, u32)>,
+    pub duplicates_removed: u64,
+}
+
+/// [`dedup_and_sort`] over several batches of one schema.
+pub fn sort_batches(
+    batches: Vec<RecordBatch>,
+    dedup: Option<&DedupRule>,
+    sort_by: &[String],
+) -> Result<SortedBatches, ArrowError> {
+    let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
+    let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let delivery: Vec<Cow<'_, [u64]>> = batches.iter().map(deliveries).collect();
+    let mut order: Vec<(u32, u32)> = match dedup {
+        Some(rule) => dedup_pairs(&batches, rule, &delivery)?,
+        None => batches
+            .iter()
+            .enumerate()
+            .flat_map(|(b, batch)| (0..batch.num_rows() as u32).map(move |r| (b as u32, r)))
+            .collect(),
+    };
+    let duplicates_removed = (total - order.len()) as u64;
+    let at = |&(b, r): &(u32, u32)| delivery[b as usize][r as usize];
+    if sort_by.is_empty() {
+        order.sort_unstable_by_key(at);
+    } else if let Some(first) = batches.first() {
+        let converter = ascending_converter(&merge_columns(first, sort_by)?)?;
+        let rows = batches
+            .iter()
+            .map(|b| converter.convert_columns(&merge_columns(b, sort_by)?))
+            .collect::<Result<Vec<Rows>, _>>()?;
+        order.sort_unstable_by(|&(ab, ar), &(bb, br)| {
+            rows[ab as usize]
+                .row(ar as usize)
+                .cmp(&rows[bb as usize].row(br as usize))
+        });
+    }
+    drop(delivery);
+    Ok(SortedBatches {
+        batches,
+        order,
+        duplicates_removed,
+    })
+}
+
+impl SortedBatches {
+    pub fn rows(&self) -> u64 {
+        self.order.len() as u64
+    }
+
+    /// The rows in order, `rows_per_chunk` at a time.
+    pub fn chunks(
+        self,
+        rows_per_chunk: usize,
+    ) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> {
+        let SortedBatches { batches, order, .. } = self;
+        let mut next = 0;
+        std::iter::from_fn(move || {
+            if next >= order.len() {
+                return None;
+            }
+            let end = (next + rows_per_chunk.max(1)).min(order.len());
+            let refs: Vec<&RecordBatch> = batches.iter().collect();
+            let indices: Vec<(usize, usize)> = order[next..end]
+                .iter()
+                .map(|&(b, r)| (b as usize, r as usize))
+                .collect();
+            next = end;
+            Some(interleave_record_batch(&refs, &indices))
+        })
+    }
 }
 
 /// The dedup key of every row as bytes: equal keys, equal bytes, in any batch of
@@ -199,33 +272,54 @@ pub fn key_rows(batch: &RecordBatch, key: &[String]) -> Result<Rows, ArrowError>
     RowConverter::new(key_fields)?.convert_columns(&key_columns)
 }
 
-/// Indices of the rows the rule keeps, ascending.
-fn dedup_indices(
-    batch: &RecordBatch,
+/// The (batch, row) pairs the rule keeps.
+fn dedup_pairs(
+    batches: &[RecordBatch],
     rule: &DedupRule,
-    delivery: &[u64],
-) -> Result<Vec<u32>, ArrowError> {
-    let keys = key_rows(batch, &rule.key)?;
-    let order = order_rows(batch, rule, None)?;
-    let mut best: HashMap<arrow::row::Row<'_>, u32, RandomState> =
-        HashMap::with_capacity_and_hasher(batch.num_rows(), RandomState::default());
-    for i in 0..batch.num_rows() {
-        match best.entry(keys.row(i)) {
-            Entry::Vacant(slot) => {
-                slot.insert(i as u32);
-            }
-            Entry::Occupied(mut slot) => {
-                let held = *slot.get() as usize;
-                let order = order.as_ref().map(|o| o.row(i).cmp(&o.row(held)));
-                if replaces(rule, order, delivery[i] > delivery[held]) {
-                    slot.insert(i as u32);
+    delivery: &[Cow<'_, [u64]>],
+) -> Result<Vec<(u32, u32)>, ArrowError> {
+    let Some(first) = batches.first() else {
+        return Ok(Vec::new());
+    };
+    let keys = batches
+        .iter()
+        .map(|b| key_rows(b, &rule.key))
+        .collect::<Result<Vec<Rows>, _>>()?;
+    let converter = match &rule.order_by {
+        Some(column) => Some(order_converter(
+            first.schema().field_with_name(column)?.data_type(),
+            rule,
+        )?),
+        None => None,
+    };
+    let order = batches
+        .iter()
+        .map(|b| order_rows(b, rule, converter.as_ref()))
+        .collect::<Result<Vec<Option<Rows>>, _>>()?;
+    let total = batches.iter().map(|b| b.num_rows()).sum();
+    let mut best: HashMap<arrow::row::Row<'_>, (u32, u32), RandomState> =
+        HashMap::with_capacity_and_hasher(total, RandomState::default());
+    for (b, batch_keys) in keys.iter().enumerate() {
+        for r in 0..batch_keys.num_rows() {
+            match best.entry(batch_keys.row(r)) {
+                Entry::Vacant(slot) => {
+                    slot.insert((b as u32, r as u32));
+                }
+                Entry::Occupied(mut slot) => {
+                    let (hb, hr) = *slot.get();
+                    let (hb, hr) = (hb as usize, hr as usize);
+                    let compared = match (&order[b], &order[hb]) {
+                        (Some(mine), Some(held)) => Some(mine.row(r).cmp(&held.row(hr))),
+                        _ => None,
+                    };
+                    if replaces(rule, compared, delivery[b][r] > delivery[hb][hr]) {
+                        slot.insert((b as u32, r as u32));
+                    }
                 }
             }
         }
     }
-    let mut kept: Vec<u32> = best.into_values().collect();
-    kept.sort_unstable();
-    Ok(kept)
+    Ok(best.into_values().collect())
 }
 
 /// The rule's `order_by` values as rows, so that any orderable type compares; nulls

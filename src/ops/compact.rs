@@ -13,8 +13,7 @@ use crate::exec::buckets::{Buckets, Reread};
 use crate::exec::external::RunBuilder;
 use crate::exec::fold::fold;
 use crate::exec::merge::{
-    add_deliveries, add_delivery, current_delivery, dedup_and_sort, new_delivery,
-    with_delivery_field,
+    add_deliveries, add_delivery, current_delivery, new_delivery, sort_batches, with_delivery_field,
 };
 use crate::exec::route::locate_rows;
 use crate::exec::spill::{SpillDir, batch_bytes};
@@ -613,9 +612,9 @@ async fn rewrite_partition(
         && before.as_ref().is_some_and(|b| {
             b.sort_by == run.definition.sort_by && b.dedup == run.definition.doc.dedup
         });
-    // folding holds the rows about twice (inputs, a chunk, the writer's pages);
-    // concatenating, then taking sorted rows, about three copies at once
-    let needed = total_bytes.saturating_mul(if foldable { 2 } else { 3 }) as usize;
+    // rows are sorted or folded where they lie and copied out a chunk at a time:
+    // the rows once, plus keys, a chunk and the writer's pages
+    let needed = total_bytes.saturating_mul(3) as usize / 2;
     let in_memory = needed <= run.merge_budget;
     let permits = (needed.min(run.merge_budget) / 1024).clamp(1, u32::MAX as usize) as u32;
     let _memory = run
@@ -690,16 +689,11 @@ async fn rewrite_partition(
             (files, rows, duplicates)
         } else {
             current.extend(new);
-            let combined = concat_batches(&run.flow_schema, &current)?;
-            drop(current);
-            let merged = dedup_and_sort(&combined, dedup, &run.rules.sort_by)?;
-            drop(combined);
-            let rows = merged.batch.num_rows();
-            let chunks = (0..rows)
-                .step_by(WRITE_CHUNK_ROWS)
-                .map(|s| Ok(merged.batch.slice(s, WRITE_CHUNK_ROWS.min(rows - s))));
-            let files = write_sorted(request, &run.data_schema, rows as u64, chunks).await?;
-            (files, rows as u64, merged.duplicates_removed)
+            let sorted = sort_batches(current, dedup, &run.rules.sort_by)?;
+            let (rows, duplicates) = (sorted.rows(), sorted.duplicates_removed);
+            let chunks = sorted.chunks(WRITE_CHUNK_ROWS).map(|c| Ok(c?));
+            let files = write_sorted(request, &run.data_schema, rows, chunks).await?;
+            (files, rows, duplicates)
         }
     } else {
         run.sorted_externally.fetch_add(1, Ordering::Relaxed);
