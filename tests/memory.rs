@@ -135,9 +135,18 @@ fn a_run_that_fails_after_spilling_leaves_no_spill_files_and_commits_nothing() {
     lake.write(&ws.raw, 0..lake.params.hours);
     // the newest delivery has a damaged page in a column routing does not read, so
     // the damage is found only after the files before it were routed and spilled
-    let mut files = parquet_files(&ws.raw);
-    files.sort_by_key(|f| std::fs::metadata(f).unwrap().modified().unwrap());
-    let newest = files.last().unwrap();
+    let files = parquet_files(&ws.raw);
+    // among the files laketidy reads: the lake also holds a writer's leftovers under
+    // `_temporary/`, which are skipped (and one of them was once the newest)
+    let mut read = files.clone();
+    read.retain(|f| {
+        !f.strip_prefix(&ws.raw).unwrap().components().any(|c| {
+            let c = c.as_os_str().to_string_lossy();
+            c.starts_with('_') || c.starts_with('.')
+        })
+    });
+    read.sort_by_key(|f| std::fs::metadata(f).unwrap().modified().unwrap());
+    let newest = read.last().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
     corrupt_column(newest, "price");
     let spill = tempfile::tempdir().unwrap();
