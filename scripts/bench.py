@@ -4,6 +4,7 @@
     scripts/bench.sh [--profile bench|small|ci] [--runs 3] [--peers duckdb[,copy-duckdb,polars,spark]]
     scripts/bench.sh --mode scaling [--profile bench] [--runs 3]
     scripts/bench.sh --mode incremental [--profile bench] [--runs 3]
+    (any mode: --args '--memory-limit 512MiB' passes arguments to laketidy compact)
 
 --mode scaling compacts the profile's lake and one with twice the rows (same
 hours, same file size), alternately, and prints the ratios of wall time and peak
@@ -79,6 +80,9 @@ def raw_size(raw):
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(raw) for f in fs if f.endswith(".parquet"))
 
 
+EXTRA_ARGS = []
+
+
 def compact(binary, bench, raw, out, expected_raw=None, fresh=True):
     """Compacts raw into out/lake with laketidy; checks the result against expected_raw's
     _expected.json (default raw's). Returns (wall, peak RSS, verdict)."""
@@ -88,7 +92,7 @@ def compact(binary, bench, raw, out, expected_raw=None, fresh=True):
     definition = os.path.join(out, "events.json")
     with open(definition, "w") as fh:
         json.dump(dict(DEFINITION, source=raw, target=os.path.join(out, "lake")), fh)
-    wall, rss = timed([binary, "compact", definition, "--no-progress", "-q"])
+    wall, rss = timed([binary, "compact", definition, "--no-progress", "-q", *EXTRA_ARGS])
     files = os.path.join(out, "live.txt")
     with open(files, "w") as fh:
         subprocess.run([binary, "files", definition], stdout=fh, check=True)
@@ -167,7 +171,7 @@ def incremental(a, bench, work, raw):
     definition = os.path.join(out, "events.json")
     with open(definition, "w") as fh:
         json.dump(dict(DEFINITION, source=os.path.join(inc, "raw"), target=os.path.join(out, "lake")), fh)
-    wall, _ = timed([a.binary, "compact", definition, "--no-progress", "-q"])
+    wall, _ = timed([a.binary, "compact", definition, "--no-progress", "-q", *EXTRA_ARGS])
     shutil.move(out, os.path.join(inc, "base"))
     print(f"compacted {len(arrivals) - 1} arrival hours in {wall:.1f} s; adding {last}", file=sys.stderr)
     link_tree(held, os.path.join(inc, "raw", last))
@@ -199,9 +203,11 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--peers", default="duckdb")
     ap.add_argument("--mode", choices=["peers", "scaling", "incremental"], default="peers")
+    ap.add_argument("--args", default="", help="extra arguments for laketidy compact, e.g. '--memory-limit 512MiB'")
     ap.add_argument("--binary", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "release", "laketidy"))
     ap.add_argument("--work", default=os.path.join(REPO, ".work", "bench"))
     a = ap.parse_args()
+    EXTRA_ARGS.extend(a.args.split())
     bench = os.path.abspath(a.bench_dir)
     work = os.path.join(a.work, a.profile)
     raw = os.path.join(work, "raw")

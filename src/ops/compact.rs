@@ -295,7 +295,7 @@ fn prepare(
         run_id: run_id.to_string(),
         spill,
         merge_memory: Arc::new(Semaphore::new((merge_budget / 1024).max(1))),
-        merge_budget,
+        merge_share: merge_budget / options.jobs.max(1),
         written: Mutex::new(Vec::new()),
         sorted_externally: AtomicUsize::new(0),
         folded: AtomicUsize::new(0),
@@ -320,7 +320,8 @@ struct Run {
     spill: Arc<SpillDir>,
     /// Memory for merging partitions, in KiB permits.
     merge_memory: Arc<Semaphore>,
-    merge_budget: usize,
+    /// What one partition rewrite may hold: the merge budget over `--jobs`.
+    merge_share: usize,
     /// Folders this run may have written into, for cleanup after a failure.
     written: Mutex<Vec<String>>,
     sorted_externally: AtomicUsize,
@@ -615,8 +616,10 @@ async fn rewrite_partition(
     // rows are sorted or folded where they lie and copied out a chunk at a time:
     // the rows once, plus keys, a chunk and the writer's pages
     let needed = total_bytes.saturating_mul(3) as usize / 2;
-    let in_memory = needed <= run.merge_budget;
-    let permits = (needed.min(run.merge_budget) / 1024).clamp(1, u32::MAX as usize) as u32;
+    // each of the `--jobs` rewrites at once gets an equal share: a partition that
+    // took the whole budget would leave the other cores idle while it sorts
+    let in_memory = needed <= run.merge_share;
+    let permits = (needed.min(run.merge_share) / 1024).clamp(1, u32::MAX as usize) as u32;
     let _memory = run
         .merge_memory
         .acquire_many(permits)
@@ -701,7 +704,7 @@ async fn rewrite_partition(
             run.flow_schema.clone(),
             run.rules.dedup.as_ref(),
             &run.rules.sort_by,
-            run.merge_budget,
+            run.merge_share,
             total_bytes,
             &run.spill,
         );
