@@ -9,7 +9,7 @@
 mod bigquery;
 mod duckdb;
 mod hive;
-mod quote;
+pub mod quote;
 mod snowflake;
 mod trino;
 

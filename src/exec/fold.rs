@@ -91,13 +91,7 @@ fn probe(
     for (i, key) in fresh_keys.iter().enumerate() {
         by_key.insert(key, i);
     }
-    let converter = match &rule.order_by {
-        Some(column) => Some(order_converter(
-            fresh.schema().field_with_name(column)?.data_type(),
-            rule,
-        )?),
-        None => None,
-    };
+    let converter = order_converter(&fresh.schema(), rule)?;
     let fresh_order = order_rows(fresh, rule, converter.as_ref())?;
     let mut outcome = Probe {
         superseded: vec![Vec::new(); current.len()],

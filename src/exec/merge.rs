@@ -285,13 +285,7 @@ fn dedup_pairs(
         .iter()
         .map(|b| key_rows(b, &rule.key))
         .collect::<Result<Vec<Rows>, _>>()?;
-    let converter = match &rule.order_by {
-        Some(column) => Some(order_converter(
-            first.schema().field_with_name(column)?.data_type(),
-            rule,
-        )?),
-        None => None,
-    };
+    let converter = order_converter(&first.schema(), rule)?;
     let order = batches
         .iter()
         .map(|b| order_rows(b, rule, converter.as_ref()))
@@ -322,34 +316,39 @@ fn dedup_pairs(
     Ok(best.into_values().collect())
 }
 
-/// The rule's `order_by` values as rows, so that any orderable type compares; nulls
-/// always lose. Rows compare only with rows of the same converter.
+/// The rule's `order_by` values as rows of `converter` (from [`order_converter`]),
+/// so that any orderable type compares; nulls always lose.
 pub fn order_rows(
     batch: &RecordBatch,
     rule: &DedupRule,
     converter: Option<&RowConverter>,
 ) -> Result<Option<Rows>, ArrowError> {
+    match (&rule.order_by, converter) {
+        (Some(column), Some(converter)) => {
+            let column = columns(batch, std::slice::from_ref(column))?;
+            Ok(Some(converter.convert_columns(&column)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A converter for the rule's `order_by` values in `schema`, if it has `order_by`.
+/// Rows compare only with rows of the same converter.
+pub fn order_converter(
+    schema: &Schema,
+    rule: &DedupRule,
+) -> Result<Option<RowConverter>, ArrowError> {
     let Some(column) = &rule.order_by else {
         return Ok(None);
     };
-    let column = columns(batch, std::slice::from_ref(column))?;
-    let rows = match converter {
-        Some(converter) => converter.convert_columns(&column)?,
-        None => order_converter(column[0].data_type(), rule)?.convert_columns(&column)?,
-    };
-    Ok(Some(rows))
-}
-
-/// The converter [`order_rows`] uses for `order_by` values of type `data_type`.
-pub fn order_converter(data_type: &DataType, rule: &DedupRule) -> Result<RowConverter, ArrowError> {
     let options = SortOptions {
         descending: false,
         nulls_first: rule.keep == Keep::Latest,
     };
-    RowConverter::new(vec![SortField::new_with_options(
-        data_type.clone(),
-        options,
-    )])
+    let data_type = schema.field_with_name(column)?.data_type().clone();
+    Ok(Some(RowConverter::new(vec![SortField::new_with_options(
+        data_type, options,
+    )])?))
 }
 
 /// Whether a delivery replaces another one of the same key under `rule`. `order`

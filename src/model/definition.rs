@@ -389,6 +389,18 @@ fn parse_partition_fields(fields: &[PartitionFieldDoc]) -> Result<Vec<PartitionF
         if f.from.is_empty() {
             return Err(Error::definition(at("from"), "empty column name"));
         }
+        // the folder `_x=…` or `.x=…` would hold every file of the table, and Hive,
+        // Spark, Trino and Athena skip such folders as not data
+        if f.name.starts_with(['_', '.']) {
+            return Err(Error::definition(
+                at("name"),
+                format!(
+                    "{:?} starts with '{}': its folders would be hidden from Hive, Spark, Trino and Athena, which skip names starting with '_' or '.'",
+                    f.name,
+                    &f.name[..1]
+                ),
+            ));
+        }
         if out.iter().any(|o| o.name.eq_ignore_ascii_case(&f.name)) {
             return Err(Error::definition(
                 at("name"),
@@ -591,6 +603,21 @@ mod tests {
         );
         assert_eq!(field, "partition_by[0].transform");
         assert!(msg.contains("identity, day, hour, month, year"), "{msg}");
+    }
+
+    #[test]
+    fn partition_names_that_readers_would_hide_are_refused() {
+        for name in ["_dt", ".dt"] {
+            let text = format!(
+                r#"{{"name":"e","source":"a","target":"b","partition_by":[{{"name":"{name}","from":"t","transform":"day"}}]}}"#
+            );
+            let (field, msg) = field_of(parse(&text).unwrap_err());
+            assert_eq!(field, "partition_by[0].name");
+            assert!(msg.contains(name) && msg.contains("hidden"), "{msg}");
+        }
+        // a '_' or '.' inside the name is fine
+        parse(r#"{"name":"e","source":"a","target":"b","partition_by":[{"name":"event_dt","from":"t","transform":"day"}]}"#)
+            .unwrap();
     }
 
     #[test]
