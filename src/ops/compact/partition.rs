@@ -1,13 +1,9 @@
-//! `plan` and `compact`: bring dirty partitions up to date and commit them at once.
-//!
-//! A run reads each needed source file once, routes its rows to the selected
-//! partitions, merges each partition's new rows with its current files (dedup across
-//! both), sorts, writes fresh files into a new folder of the partition, and commits
-//! all partitions in one manifest version. Nothing is visible before that commit, and
-//! a run that fails or loses a conflict deletes the files it wrote.
+//! The data path of one compaction run: the state its tasks share, routing each
+//! source file's rows to their partitions, and rewriting each partition (fold, sort
+//! in memory, or sort on disk) into a fresh folder. `compact` plans, runs these as
+//! tasks and commits.
 
-use super::inventory::{self, Inventory};
-use super::{Progress, Table};
+use super::{CompactOptions, Outcome, PartitionReport};
 use crate::error::{Error, Result};
 use crate::exec::buckets::{Buckets, Reread};
 use crate::exec::external::RunBuilder;
@@ -17,40 +13,23 @@ use crate::exec::merge::{
 };
 use crate::exec::route::locate_rows;
 use crate::exec::spill::{SpillDir, batch_bytes};
-use crate::exec::tasks::run_all;
 use crate::exec::write::{FileSizing, WriteRequest, undictionaried_columns, write_sorted};
 use crate::exec::{Router, read};
-use crate::manifest::transaction::{self, Changes};
 use crate::model::definition::{DedupRule, TableDefinition};
-use crate::model::schema::{conform_batch, encode_schema, merge_encoded};
-use crate::model::snapshot::{PartitionState, SourceRecord};
-use crate::plan::{self, PartitionPlan, Plan, Selection};
+use crate::model::schema::conform_batch;
+use crate::model::snapshot::PartitionState;
+use crate::ops::Table;
+use crate::ops::inventory::Inventory;
+use crate::plan::PartitionPlan;
 use crate::storage::Location;
-use crate::storage::counted::Requests;
 use arrow::array::{RecordBatch, UInt32Array, UInt64Array};
 use arrow::compute::{concat_batches, take_record_batch};
 use arrow::datatypes::{Schema, SchemaRef};
-use futures::TryStreamExt;
-use object_store::ObjectStoreExt;
 use parquet::schema::types::ColumnPath;
-use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 use tokio::sync::Semaphore;
-
-pub struct CompactOptions {
-    pub selection: Selection,
-    pub dry_run: bool,
-    /// Files read and partitions rewritten at once.
-    pub jobs: usize,
-    /// Bytes of rows held in memory at once, all steps together; past it rows spill.
-    pub memory_limit: u64,
-    /// Where spill files go (a private folder inside it, removed after the run).
-    pub spill_dir: PathBuf,
-}
 
 /// Shares of the memory limit: routed rows waiting for their partition, and
 /// partitions being merged. The rest is headroom for decoding, encoding and the
@@ -61,205 +40,8 @@ const MERGE_SHARE_PERCENT: usize = 30;
 /// Rows handed to the Parquet writer at a time.
 const WRITE_CHUNK_ROWS: usize = 64 * 1024;
 
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// A new version was committed.
-    Committed,
-    /// No selected partition had new rows.
-    NothingToDo,
-    /// `--dry-run`: the plan only.
-    DryRun,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct CompactReport {
-    pub table: String,
-    pub status: Status,
-    pub base_version: Option<u64>,
-    pub version: Option<u64>,
-    pub run_id: String,
-    pub partitions: Vec<PartitionReport>,
-    pub metrics: Metrics,
-    /// Dirty partitions this run left for another (filter, shard, limit).
-    pub partitions_skipped: usize,
-}
-
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Metrics {
-    pub partitions_rewritten: usize,
-    pub source_files_read: usize,
-    pub source_bytes_read: u64,
-    pub rows_read: u64,
-    pub rows_written: u64,
-    pub duplicates_removed: u64,
-    pub files_removed: usize,
-    pub files_added: usize,
-    pub bytes_written: u64,
-    /// Bytes of rows that went to local disk because they did not fit the memory limit.
-    pub bytes_spilled: u64,
-    /// Partitions too large for memory, sorted through runs on disk.
-    pub partitions_sorted_externally: usize,
-    /// Partitions whose new rows were merged into their sorted current rows, instead
-    /// of sorting all of them again.
-    pub partitions_folded: usize,
-    /// Requests this run made to the source and target stores.
-    pub requests: StoreRequests,
-    pub duration_ms: u64,
-}
-
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct StoreRequests {
-    pub source: Requests,
-    pub target: Requests,
-    /// Source GET and HEAD requests per source file read (listing excluded): what
-    /// reading a file costs on S3, footer and column ranges together.
-    pub source_reads_per_file: f64,
-}
-
-impl StoreRequests {
-    fn since(table: &Table, start: &(Requests, Requests), files_read: usize) -> Self {
-        let source = table.source.requests.snapshot().since(&start.0);
-        let target = table.target.requests.snapshot().since(&start.1);
-        StoreRequests {
-            source,
-            target,
-            source_reads_per_file: (source.get + source.head) as f64 / files_read.max(1) as f64,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct PartitionReport {
-    pub partition: String,
-    pub rows_before: u64,
-    pub rows_new: u64,
-    pub rows_after: u64,
-    pub duplicates_removed: u64,
-    pub files_removed: usize,
-    pub files_added: usize,
-    pub bytes_written: u64,
-    pub source_files: usize,
-}
-
-/// The plan for the table as it stands, and the inventory it came from.
-pub async fn plan(
-    table: &Table,
-    selection: &Selection,
-    jobs: usize,
-    progress: &dyn Progress,
-) -> Result<(Plan, Inventory)> {
-    let inventory = inventory::take(table, jobs, progress).await?;
-    if !inventory.schema.fields().is_empty() {
-        table.definition.check_columns(&inventory.schema)?;
-    }
-    let plan = plan::plan(
-        &table.definition,
-        table.snapshot.as_ref(),
-        &inventory.listing,
-        &inventory.scans,
-        selection,
-    )?;
-    Ok((plan, inventory))
-}
-
-pub async fn compact(
-    table: &Table,
-    options: &CompactOptions,
-    progress: &dyn Progress,
-) -> Result<CompactReport> {
-    let started = Instant::now();
-    let requests_before = (
-        table.source.requests.snapshot(),
-        table.target.requests.snapshot(),
-    );
-    let run_id = uuid::Uuid::now_v7().simple().to_string();
-    let (plan, inventory) = plan(table, &options.selection, options.jobs, progress).await?;
-    let skipped = plan.partitions.iter().filter(|p| !p.selected).count();
-    let mut report = CompactReport {
-        table: table.definition.name.clone(),
-        status: Status::NothingToDo,
-        base_version: plan.base_version,
-        version: None,
-        run_id: run_id.clone(),
-        partitions: Vec::new(),
-        metrics: Metrics::default(),
-        partitions_skipped: skipped,
-    };
-    if plan.is_noop() {
-        return Ok(report);
-    }
-    if options.dry_run {
-        report.status = Status::DryRun;
-        report.partitions = plan.selected().map(planned_report).collect();
-        return Ok(report);
-    }
-    let table_schema = inventory.schema.clone();
-    let run = Arc::new(prepare(table, options, &inventory, &run_id)?);
-    let result = execute(table, options, &plan, &inventory, run.clone(), progress).await;
-    let written = run.written.lock().map(|w| w.clone()).unwrap_or_default();
-    // the spill folder goes now, whatever happened
-    drop(run);
-    let (outcomes, metrics) = match result {
-        Ok(done) => done,
-        Err(error) => {
-            discard(table, &written).await;
-            return Err(error);
-        }
-    };
-    report.metrics = metrics;
-    report.metrics.duration_ms = started.elapsed().as_millis() as u64;
-    report.metrics.requests =
-        StoreRequests::since(table, &requests_before, report.metrics.source_files_read);
-    let changes = changes(
-        table,
-        &plan,
-        &outcomes,
-        &table_schema,
-        &run_id,
-        &report.metrics,
-    );
-    match transaction::commit(table.manifest.as_ref(), &changes, merge_encoded).await {
-        Ok(snapshot) => {
-            report.status = Status::Committed;
-            report.version = Some(snapshot.version);
-        }
-        // the commit may have landed: keep the files, they may be referenced
-        Err(error @ Error::CommitUnknown(_)) => return Err(error),
-        Err(error) => {
-            discard(table, &written).await;
-            return Err(error);
-        }
-    }
-    report.partitions = outcomes.into_iter().map(|o| o.report).collect();
-    report.metrics.duration_ms = started.elapsed().as_millis() as u64;
-    // the commit's own requests (a manifest under the target, say) count too
-    report.metrics.requests =
-        StoreRequests::since(table, &requests_before, report.metrics.source_files_read);
-    Ok(report)
-}
-
-fn planned_report(p: &PartitionPlan) -> PartitionReport {
-    PartitionReport {
-        partition: p.partition.clone(),
-        rows_before: p.current_rows,
-        rows_new: p.new_rows,
-        rows_after: p.current_rows + p.new_rows,
-        duplicates_removed: 0,
-        files_removed: p.current_files.len(),
-        files_added: p.estimated_output_files as usize,
-        bytes_written: p.estimated_output_bytes,
-        source_files: p.inputs.len(),
-    }
-}
-
-struct Outcome {
-    report: PartitionReport,
-    state: PartitionState,
-}
-
 /// Everything the run's tasks share, from the table and the options.
-fn prepare(
+pub(super) fn prepare(
     table: &Table,
     options: &CompactOptions,
     inventory: &Inventory,
@@ -305,7 +87,7 @@ fn prepare(
 }
 
 /// What every task of a run shares.
-struct Run {
+pub(super) struct Run {
     source: Location,
     target: Location,
     router: Router,
@@ -316,16 +98,16 @@ struct Run {
     rules: Rules,
     definition: TableDefinition,
     run_id: String,
-    buckets: Buckets,
-    spill: Arc<SpillDir>,
+    pub(super) buckets: Buckets,
+    pub(super) spill: Arc<SpillDir>,
     /// Memory for merging partitions, in KiB permits.
     merge_memory: Arc<Semaphore>,
     /// What one partition rewrite may hold: the merge budget over `--jobs`.
     merge_share: usize,
     /// Folders this run may have written into, for cleanup after a failure.
-    written: Mutex<Vec<String>>,
-    sorted_externally: AtomicUsize,
-    folded: AtomicUsize,
+    pub(super) written: Mutex<Vec<String>>,
+    pub(super) sorted_externally: AtomicUsize,
+    pub(super) folded: AtomicUsize,
     /// Rows and bytes of whole batches as decoded, for estimating rows not yet read.
     decoded_rows: AtomicU64,
     decoded_bytes: AtomicU64,
@@ -340,91 +122,10 @@ impl Run {
     }
 
     /// In-memory bytes per row of the rows decoded so far.
-    fn bytes_per_row(&self) -> Option<f64> {
+    pub(super) fn bytes_per_row(&self) -> Option<f64> {
         let rows = self.decoded_rows.load(Ordering::Relaxed);
         (rows > 0).then(|| self.decoded_bytes.load(Ordering::Relaxed) as f64 / rows as f64)
     }
-}
-
-/// Reads, routes, merges and writes every selected partition.
-async fn execute(
-    table: &Table,
-    options: &CompactOptions,
-    plan: &Plan,
-    inventory: &Inventory,
-    run: Arc<Run>,
-    progress: &dyn Progress,
-) -> Result<(Vec<Outcome>, Metrics)> {
-    let selected: Vec<&PartitionPlan> = plan.selected().collect();
-    let wanted: Arc<HashSet<String>> =
-        Arc::new(selected.iter().map(|p| p.partition.clone()).collect());
-    let ordinal: HashMap<&str, usize> = inventory
-        .listing
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.path.as_str(), i))
-        .collect();
-    let mut inputs: Vec<(usize, String, u64)> = selected
-        .iter()
-        .flat_map(|p| p.inputs.iter())
-        .map(|i| {
-            (
-                ordinal.get(i.path.as_str()).copied().unwrap_or(usize::MAX),
-                i.path.clone(),
-                i.size,
-            )
-        })
-        .collect();
-    inputs.sort_unstable();
-    inputs.dedup();
-
-    // 1. read every needed source file once and route its rows to their buckets
-    progress.start(
-        "reading source files",
-        inputs.iter().map(|i| i.2).sum(),
-        super::Unit::Bytes,
-    );
-    let reads = inputs.iter().cloned().map(|(ordinal, path, size)| {
-        let (run, wanted) = (run.clone(), wanted.clone());
-        async move { route_file(&run, &wanted, ordinal, &path, size).await }
-    });
-    run_all(options.jobs, reads, |size| progress.advance(*size)).await?;
-    progress.finish();
-    let rows_read = run.buckets.rows()?;
-    let mut metrics = Metrics {
-        source_files_read: inputs.len(),
-        source_bytes_read: inputs.iter().map(|i| i.2).sum(),
-        rows_read,
-        ..Default::default()
-    };
-
-    // 2. merge, dedup, sort and write each partition
-    progress.start(
-        "rewriting partitions",
-        selected.len() as u64,
-        super::Unit::Partitions,
-    );
-    let bytes_per_row = run.bytes_per_row();
-    let base = table.snapshot.as_ref();
-    let rewrites = selected.iter().map(|p| {
-        let (run, partition) = (run.clone(), (*p).clone());
-        let before = base.and_then(|s| s.partitions.get(&p.partition)).cloned();
-        async move { rewrite_partition(&run, partition, before, bytes_per_row).await }
-    });
-    let outcomes = run_all(options.jobs, rewrites, |_| progress.advance(1)).await?;
-    progress.finish();
-    for o in &outcomes {
-        metrics.partitions_rewritten += 1;
-        metrics.rows_written += o.report.rows_after;
-        metrics.duplicates_removed += o.report.duplicates_removed;
-        metrics.files_removed += o.report.files_removed;
-        metrics.files_added += o.report.files_added;
-        metrics.bytes_written += o.report.bytes_written;
-    }
-    metrics.bytes_spilled = run.spill.bytes_spilled();
-    metrics.partitions_sorted_externally = run.sorted_externally.load(Ordering::Relaxed);
-    metrics.partitions_folded = run.folded.load(Ordering::Relaxed);
-    Ok((outcomes, metrics))
 }
 
 /// Routes one source file. Its routing columns are read first, to see where each row
@@ -434,7 +135,7 @@ async fn execute(
 /// of the run to disk. The other rows are read now and wait in their buckets. Every
 /// row is numbered by its position in the file, so both reads number it alike.
 /// Returns the file's size (for progress).
-async fn route_file(
+pub(super) async fn route_file(
     run: &Run,
     wanted: &HashSet<String>,
     ordinal: usize,
@@ -593,7 +294,7 @@ impl Rules {
 /// Rewrites one partition: its current rows and its routed new rows, deduplicated,
 /// sorted and written to a fresh folder. In memory when they fit the partition's
 /// share of the memory limit, else through sorted runs on disk.
-async fn rewrite_partition(
+pub(super) async fn rewrite_partition(
     run: &Run,
     partition: PartitionPlan,
     before: Option<PartitionState>,
@@ -769,70 +470,4 @@ async fn read_current(
         })
         .await?;
     Ok(())
-}
-
-fn changes(
-    table: &Table,
-    plan: &Plan,
-    outcomes: &[Outcome],
-    schema: &Schema,
-    run_id: &str,
-    metrics: &Metrics,
-) -> Changes {
-    let base = table.snapshot.as_ref();
-    Changes {
-        table: table.definition.name.clone(),
-        definition: table.definition.doc.clone(),
-        schema: Some(encode_schema(schema)),
-        base_version: plan.base_version,
-        partitions: outcomes
-            .iter()
-            .map(|o| {
-                let before = base
-                    .and_then(|s| s.partitions.get(&o.report.partition))
-                    .cloned();
-                (o.report.partition.clone(), (before, Some(o.state.clone())))
-            })
-            .collect(),
-        sources: plan
-            .new_sources
-            .iter()
-            .map(|(file, scan)| {
-                let record = SourceRecord {
-                    size: file.size,
-                    e_tag: file.e_tag.clone(),
-                    rows: scan.rows,
-                    feeds: scan.feeds.clone(),
-                };
-                (file.path.clone(), record)
-            })
-            .collect::<BTreeMap<_, _>>(),
-        commit: super::maintain::commit_info(
-            "compact",
-            run_id,
-            serde_json::to_value(metrics).unwrap_or_default(),
-        ),
-    }
-}
-
-/// Deletes the folders this run wrote; they are referenced by no snapshot.
-async fn discard(table: &Table, folders: &[String]) {
-    for folder in folders {
-        let prefix = table.target.to_store(folder);
-        let listed: Vec<_> = table
-            .target
-            .store
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .unwrap_or_default();
-        for meta in listed {
-            let _ = table.target.store.delete(&meta.location).await;
-        }
-        if table.target.is_local()
-            && let Ok(dir) = table.target.url.to_file_path()
-        {
-            let _ = std::fs::remove_dir(dir.join(folder));
-        }
-    }
 }
