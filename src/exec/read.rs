@@ -205,24 +205,6 @@ const WHOLE_FILE_MAX: u64 = 4 << 20;
 const FOOTER_PREFETCH: usize = 64 << 10;
 
 impl StoreReader {
-    /// A corrupt footer can point past the end of the file: that is bad data, not a
-    /// storage failure, so it is caught before the store is asked.
-    fn check_range(&self, range: &Range<u64>) -> parquet::errors::Result<()> {
-        if range.end > self.size || range.start > range.end {
-            return Err(ParquetError::General(format!(
-                "its metadata points at bytes {}..{}, past its end ({} bytes)",
-                range.start, range.end, self.size
-            )));
-        }
-        Ok(())
-    }
-}
-
-fn store_error(e: object_store::Error) -> ParquetError {
-    ParquetError::External(Box::new(e))
-}
-
-impl StoreReader {
     /// The whole file, fetched by the first caller.
     async fn whole_file(&self) -> parquet::errors::Result<&Bytes> {
         self.whole
@@ -257,6 +239,22 @@ impl StoreReader {
             .map(|r| whole.slice(r.start as usize..r.end as usize))
             .collect())
     }
+
+    /// A corrupt footer can point past the end of the file: that is bad data, not a
+    /// storage failure, so it is caught before the store is asked.
+    fn check_range(&self, range: &Range<u64>) -> parquet::errors::Result<()> {
+        if range.end > self.size || range.start > range.end {
+            return Err(ParquetError::General(format!(
+                "its metadata points at bytes {}..{}, past its end ({} bytes)",
+                range.start, range.end, self.size
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn store_error(e: object_store::Error) -> ParquetError {
+    ParquetError::External(Box::new(e))
 }
 
 impl AsyncFileReader for StoreReader {

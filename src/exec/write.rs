@@ -219,3 +219,52 @@ fn sort_values(batch: &RecordBatch, sort_by: &[String], row: usize) -> Option<Ve
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    use bytes::Bytes;
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::metadata::ParquetMetaDataReader;
+    use std::sync::Arc;
+
+    #[test]
+    fn columns_written_plain_or_whose_dictionary_fell_back_are_named() {
+        // `id` is all distinct and overflows a 1 KiB dictionary; `kind` has three
+        // values and keeps its dictionary; `n` is written without one
+        let n = 10_000;
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            (
+                "id",
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|i| format!("id-{i:08}")),
+                )),
+            ),
+            (
+                "kind",
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|i| ["a", "b", "c"][i % 3]),
+                )),
+            ),
+            ("n", Arc::new(Int64Array::from_iter_values(0..n as i64))),
+        ];
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let props = WriterProperties::builder()
+            .set_dictionary_page_size_limit(1024)
+            .set_column_dictionary_enabled(ColumnPath::from("n"), false)
+            .build();
+        let mut buffer = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let metadata = ParquetMetaDataReader::new()
+            .parse_and_finish(&Bytes::from(buffer))
+            .unwrap();
+        let named: Vec<String> = undictionaried_columns(&metadata)
+            .iter()
+            .map(|c| c.string())
+            .collect();
+        assert_eq!(named, vec!["id", "n"]);
+    }
+}
