@@ -209,3 +209,41 @@ fn columns_that_differ_only_in_case_are_refused() {
         "{stderr}"
     );
 }
+
+/// A footer whose row count disagrees with its row groups. Planning trusts the
+/// footer's count (a file would be skipped as empty, or counted wrong), so the file
+/// is refused before anything is read. The file is made here: a good one-row file
+/// whose footer is patched to say two rows.
+#[test]
+fn footer_row_count_that_disagrees_with_the_row_groups() {
+    let (ws, _) = compacted_workspace();
+    let bad = bad_folder(&ws).join("events+3+miscounted.parquet");
+    write_one_row(
+        &bad,
+        "miscounted",
+        ("platform", Arc::new(StringArray::from(vec!["ios"]))),
+    );
+    let mut bytes = std::fs::read(&bad).unwrap();
+    let end = bytes.len() - 8;
+    let footer_len = u32::from_le_bytes(bytes[end..end + 4].try_into().unwrap()) as usize;
+    let footer = end - footer_len;
+    // FileMetaData's num_rows (field 3, i64) follows the schema: in the compact
+    // protocol its header is 0x16 and the value 1 is the zigzag varint 0x02
+    let at = footer
+        + bytes[footer..end]
+            .windows(2)
+            .position(|w| w == [0x16, 0x02])
+            .expect("the footer's row count");
+    bytes[at + 1] = 0x04;
+    std::fs::write(&bad, &bytes).unwrap();
+    let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(&bytes::Bytes::from(bytes))
+        .unwrap();
+    assert_eq!(metadata.file_metadata().num_rows(), 2, "the patch took");
+    assert_eq!(metadata.row_group(0).num_rows(), 1);
+    let stderr = assert_refused(&ws, &bad, None);
+    assert!(
+        stderr.contains("footer says 2 rows but its row groups hold 1"),
+        "{stderr}"
+    );
+}
