@@ -476,31 +476,19 @@ fn reported_s3_requests_match_what_the_server_saw() {
             .count() as u64
     };
     let reported = |side: &str, kind: &str| requests[side][kind].as_u64().unwrap();
-    assert_eq!(
-        reported("source", "get"),
-        count("GET", "laketidy-raw", true),
-        "{requests}"
-    );
-    assert_eq!(
-        reported("source", "head"),
-        count("HEAD", "laketidy-raw", true),
-        "{requests}"
-    );
-    assert_eq!(
-        reported("source", "list"),
-        count("GET", "laketidy-raw", false),
-        "{requests}"
-    );
-    assert_eq!(
-        reported("target", "put"),
-        count("PUT", "laketidy-lake", true),
-        "{requests}"
-    );
-    assert_eq!(
-        reported("target", "post"),
-        count("POST", "laketidy-lake", true),
-        "{requests}"
-    );
+    for (side, kind, method, bucket, objects) in [
+        ("source", "get", "GET", "laketidy-raw", true),
+        ("source", "head", "HEAD", "laketidy-raw", true),
+        ("source", "list", "GET", "laketidy-raw", false),
+        ("target", "put", "PUT", "laketidy-lake", true),
+        ("target", "post", "POST", "laketidy-lake", true),
+    ] {
+        assert_eq!(
+            reported(side, kind),
+            count(method, bucket, objects),
+            "{side} {kind}: {requests}"
+        );
+    }
     assert_eq!(reported("target", "copy"), 0);
     assert!(reported("target", "put") >= report["metrics"]["files_added"].as_u64().unwrap());
     let files = report["metrics"]["source_files_read"].as_u64().unwrap();

@@ -7,10 +7,12 @@
 //! drop out), and the new rows are merged in by binary search. The result is the same
 //! as [`dedup_and_sort`] over all rows, at the cost of a copy instead of a sort.
 
-use super::merge::{Merged, dedup_and_sort, key_rows, order_converter, order_rows, replaces};
+use super::merge::{
+    Merged, WRITE_ORDER, columns, dedup_and_sort, key_rows, order_converter, order_rows, replaces,
+};
 use crate::model::definition::DedupRule;
 use arrow::array::{BooleanArray, DynComparator, RecordBatch, make_comparator};
-use arrow::compute::{SortOptions, concat_batches, filter_record_batch};
+use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::row::Row;
@@ -127,20 +129,10 @@ fn comparator(
     right: &RecordBatch,
     sort_by: &[String],
 ) -> Result<impl Fn(usize, usize) -> Ordering, ArrowError> {
-    let options = SortOptions {
-        descending: false,
-        nulls_first: false,
-    };
-    let columns: Vec<DynComparator> = sort_by
+    let columns: Vec<DynComparator> = columns(left, sort_by)?
         .iter()
-        .map(|name| {
-            let column = |b: &RecordBatch| {
-                b.column_by_name(name).cloned().ok_or_else(|| {
-                    ArrowError::SchemaError(format!("column {name:?} is not in the data"))
-                })
-            };
-            make_comparator(column(left)?.as_ref(), column(right)?.as_ref(), options)
-        })
+        .zip(&columns(right, sort_by)?)
+        .map(|(l, r)| make_comparator(l.as_ref(), r.as_ref(), WRITE_ORDER))
         .collect::<Result<_, _>>()?;
     Ok(move |i, j| {
         columns

@@ -106,12 +106,6 @@ fn sort_rows(batch: &RecordBatch, sort_by: &[String]) -> Result<Option<Rows>, Ar
     ))
 }
 
-/// The merge order: the sort keys, then delivery order.
-pub fn merge_rows(batch: &RecordBatch, sort_by: &[String]) -> Result<Rows, ArrowError> {
-    let keys = merge_columns(batch, sort_by)?;
-    ascending_converter(&keys)?.convert_columns(&keys)
-}
-
 /// The columns of the merge order, in order.
 pub fn merge_columns(batch: &RecordBatch, sort_by: &[String]) -> Result<Vec<ArrayRef>, ArrowError> {
     let mut keys = columns(batch, sort_by)?;
@@ -132,14 +126,14 @@ pub fn ascending_converter(keys: &[ArrayRef]) -> Result<RowConverter, ArrowError
     )
 }
 
+/// The order laketidy writes rows in: ascending, nulls last.
+pub const WRITE_ORDER: SortOptions = SortOptions {
+    descending: false,
+    nulls_first: false,
+};
+
 fn ascending_nulls_last(t: &DataType) -> SortField {
-    SortField::new_with_options(
-        t.clone(),
-        SortOptions {
-            descending: false,
-            nulls_first: false,
-        },
-    )
+    SortField::new_with_options(t.clone(), WRITE_ORDER)
 }
 
 /// The first row that sorts after the row following it, if any.
@@ -363,7 +357,8 @@ pub fn replaces(rule: &DedupRule, order: Option<Ordering>, challenger_is_later: 
     }
 }
 
-fn columns(batch: &RecordBatch, names: &[String]) -> Result<Vec<ArrayRef>, ArrowError> {
+/// The named columns of `batch`, in order.
+pub fn columns(batch: &RecordBatch, names: &[String]) -> Result<Vec<ArrayRef>, ArrowError> {
     names
         .iter()
         .map(|n| {

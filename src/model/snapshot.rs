@@ -4,7 +4,7 @@
 //! few versions, a checkpoint (the whole [`Snapshot`]), so that a read applies at
 //! most a few commits to a checkpoint however long the history grows.
 
-use crate::model::definition::{DedupDoc, DefinitionDoc};
+use crate::model::definition::{DedupDoc, DefinitionDoc, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -44,6 +44,24 @@ impl PartitionState {
     }
     pub fn bytes(&self) -> u64 {
         self.files.iter().map(|f| f.bytes).sum()
+    }
+
+    /// How the files differ from what `definition` would write: another sort order or
+    /// another dedup rule. Empty when they follow it, so that they are sorted and hold
+    /// one row per key exactly as a rewrite today would leave them.
+    pub fn stale_reasons(&self, definition: &TableDefinition) -> Vec<String> {
+        let mut why = Vec::new();
+        if self.sort_by != definition.sort_by {
+            why.push(format!(
+                "sorted by [{}], definition says [{}]",
+                self.sort_by.join(", "),
+                definition.sort_by.join(", ")
+            ));
+        }
+        if self.dedup != definition.doc.dedup {
+            why.push("written with another dedup rule".to_string());
+        }
+        why
     }
 }
 

@@ -255,17 +255,7 @@ pub fn plan(
             s.partitions
                 .iter()
                 .filter_map(|(path, state)| {
-                    let mut why = Vec::new();
-                    if state.sort_by != definition.sort_by {
-                        why.push(format!(
-                            "sorted by [{}], definition says [{}]",
-                            state.sort_by.join(", "),
-                            definition.sort_by.join(", ")
-                        ));
-                    }
-                    if state.dedup != definition.doc.dedup {
-                        why.push("written with another dedup rule".to_string());
-                    }
+                    let why = state.stale_reasons(definition);
                     (!why.is_empty()).then(|| StalePartition {
                         partition: path.clone(),
                         reason: why.join("; "),

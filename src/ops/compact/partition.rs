@@ -311,9 +311,9 @@ pub(super) async fn rewrite_partition(
     let total_bytes = routed.bytes + unread_bytes;
     // current files written under today's rules are sorted and deduplicated already
     let foldable = !partition.current_files.is_empty()
-        && before.as_ref().is_some_and(|b| {
-            b.sort_by == run.definition.sort_by && b.dedup == run.definition.doc.dedup
-        });
+        && before
+            .as_ref()
+            .is_some_and(|b| b.stale_reasons(&run.definition).is_empty());
     // rows are sorted or folded where they lie and copied out a chunk at a time:
     // the rows once, plus keys, a chunk and the writer's pages
     let needed = total_bytes.saturating_mul(3) as usize / 2;
