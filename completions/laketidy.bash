@@ -123,7 +123,7 @@ _laketidy() {
             return 0
             ;;
         laketidy__subcmd__compact)
-            opts="-q -v -h --partition --max-partitions --shard --jobs --dry-run --memory-limit --spill-dir --manifest --output --quiet --verbose --no-progress --help"
+            opts="-q -v -h --partition --max-partitions --shard --jobs --quarantine --dry-run --memory-limit --spill-dir --manifest --output --quiet --verbose --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -559,7 +559,7 @@ _laketidy() {
             return 0
             ;;
         laketidy__subcmd__plan)
-            opts="-q -v -h --partition --max-partitions --shard --jobs --manifest --output --quiet --verbose --no-progress --help"
+            opts="-q -v -h --partition --max-partitions --shard --jobs --quarantine --manifest --output --quiet --verbose --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -59,6 +59,7 @@ complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -l jobs -d 'Sour
 complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -l manifest -d 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]' -r
 complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -l output -d 'Output format: human text, or one JSON document on stdout' -r -f -a "text\t''
 json\t''"
+complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -l quarantine -d 'Set aside source files that cannot be used (damaged, not Parquet, incompatible schema): record them in the manifest and go on with the rest, instead of stopping with exit 3. They stay out until replaced or deleted'
 complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -s q -l quiet -d 'Print only errors'
 complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -s v -l verbose -d 'Print more detail (per partition)'
 complete -c laketidy -n "__fish_laketidy_using_subcommand plan" -l no-progress -d 'Never draw progress bars (they are drawn on stderr only when it is a terminal)'
@@ -72,6 +73,7 @@ complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l spill-dir 
 complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l manifest -d 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]' -r
 complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l output -d 'Output format: human text, or one JSON document on stdout' -r -f -a "text\t''
 json\t''"
+complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l quarantine -d 'Set aside source files that cannot be used (damaged, not Parquet, incompatible schema): record them in the manifest and go on with the rest, instead of stopping with exit 3. They stay out until replaced or deleted'
 complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l dry-run -d 'Plan and report, but write and commit nothing'
 complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -s q -l quiet -d 'Print only errors'
 complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -s v -l verbose -d 'Print more detail (per partition)'

@@ -3,10 +3,9 @@
 
 use crate::support::check::{check_lake, partition_in_path, read_file};
 use crate::support::lakegen::{Lake, Params};
-use crate::support::{Workspace, laketidy, parquet_files};
+use crate::support::{Workspace, corrupt_column, laketidy, parquet_files};
 use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
-use parquet::file::reader::{FileReader, SerializedFileReader};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -104,26 +103,6 @@ fn a_tight_memory_limit_spills_and_writes_the_same_lake() {
     );
 }
 
-/// Overwrites bytes in the middle of `column`'s data in row group 0: the footer and
-/// the other columns stay readable, so the damage shows only when that column is read.
-fn corrupt_column(path: &Path, column: &str) {
-    let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let group = reader.metadata().row_group(0);
-    let chunk = group
-        .columns()
-        .iter()
-        .find(|c| c.column_path().string() == column)
-        .unwrap_or_else(|| panic!("no column {column}"));
-    let (start, len) = chunk.byte_range();
-    let mut bytes = std::fs::read(path).unwrap();
-    let middle = (start + len / 2) as usize;
-    for b in &mut bytes[middle..middle + 16.min(len as usize / 2)] {
-        *b = 0xA5;
-    }
-    std::fs::write(path, bytes).unwrap();
-}
-
 #[test]
 fn a_run_that_fails_after_spilling_leaves_no_spill_files_and_commits_nothing() {
     let ws = Workspace::new("1MiB");
@@ -136,15 +115,7 @@ fn a_run_that_fails_after_spilling_leaves_no_spill_files_and_commits_nothing() {
     // the newest delivery has a damaged page in a column routing does not read, so
     // the damage is found only after the files before it were routed and spilled
     let files = parquet_files(&ws.raw);
-    // among the files laketidy reads: the lake also holds a writer's leftovers under
-    // `_temporary/`, which are skipped (and one of them was once the newest)
-    let mut read = files.clone();
-    read.retain(|f| {
-        !f.strip_prefix(&ws.raw).unwrap().components().any(|c| {
-            let c = c.as_os_str().to_string_lossy();
-            c.starts_with('_') || c.starts_with('.')
-        })
-    });
+    let mut read = ws.source_files();
     read.sort_by_key(|f| std::fs::metadata(f).unwrap().modified().unwrap());
     let newest = read.last().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));

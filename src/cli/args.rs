@@ -105,6 +105,9 @@ pub struct SelectArgs {
     /// Source files read and partitions rewritten at once [default: the number of cores].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
     pub jobs: Option<u64>,
+    /// Set aside source files that cannot be used (damaged, not Parquet, incompatible schema): record them in the manifest and go on with the rest, instead of stopping with exit 3. They stay out until replaced or deleted.
+    #[arg(long)]
+    pub quarantine: bool,
 }
 
 #[derive(Debug, Args)]

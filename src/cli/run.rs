@@ -8,6 +8,7 @@ use crate::error::{Error, Result, exit};
 use crate::manifest;
 use crate::ops::compact::{self, CompactOptions};
 use crate::ops::ddl::{self, DdlOptions};
+use crate::ops::inventory::OnBadInput;
 use crate::ops::maintain::{self, VacuumOptions};
 use crate::ops::{Table, log};
 use crate::output::{Printer, text};
@@ -33,7 +34,15 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8> {
             let table = Table::open(&args.table.table, manifest).await?;
             let (selection, jobs) = selection(&args.select)?;
             let progress = printer.progress();
-            let (plan, _) = compact::plan(&table, &selection, jobs, progress.as_ref()).await?;
+            let (plan, _) = compact::plan(
+                &table,
+                &selection,
+                jobs,
+                on_bad(&args.select),
+                &Default::default(),
+                progress.as_ref(),
+            )
+            .await?;
             printer.document("plan", &plan, |p| text::plan(p, printer.verbose()))?;
             Ok(exit::SUCCESS)
         }
@@ -46,6 +55,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8> {
                 jobs,
                 memory_limit: args.memory_limit,
                 spill_dir: args.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
+                on_bad: on_bad(&args.select),
             };
             let progress = printer.progress();
             let report = compact::compact(&table, &options, progress.as_ref()).await?;
@@ -157,4 +167,12 @@ fn selection(args: &SelectArgs) -> Result<(Selection, usize)> {
         args.max_partitions.map(|m| m as usize),
     )?;
     Ok((selection, jobs))
+}
+
+fn on_bad(args: &SelectArgs) -> OnBadInput {
+    if args.quarantine {
+        OnBadInput::Quarantine
+    } else {
+        OnBadInput::Stop
+    }
 }

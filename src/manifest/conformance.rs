@@ -260,6 +260,8 @@ pub mod commits {
                 .map(|p| (format!("p={p:05}"), (None, Some(state(p)))))
                 .collect(),
             sources: BTreeMap::new(),
+            quarantined: BTreeMap::new(),
+            released: Vec::new(),
             commit: CommitInfo {
                 timestamp: "2026-11-21T00:00:00Z".into(),
                 operation: "compact".into(),

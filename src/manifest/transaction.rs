@@ -12,7 +12,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::model::definition::DefinitionDoc;
 use crate::model::snapshot::{
-    Commit, CommitInfo, FORMAT_VERSION, PartitionState, Snapshot, SourceRecord,
+    Commit, CommitInfo, FORMAT_VERSION, PartitionState, QuarantinedFile, Snapshot, SourceRecord,
 };
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -35,6 +35,10 @@ pub struct Changes {
     pub partitions: BTreeMap<String, PartitionChange>,
     /// Source files recorded by this run.
     pub sources: BTreeMap<String, SourceRecord>,
+    /// Source files this run set aside as unreadable (`--quarantine`).
+    pub quarantined: BTreeMap<String, QuarantinedFile>,
+    /// Quarantined source files this run found replaced or deleted.
+    pub released: Vec<String>,
     pub commit: CommitInfo,
 }
 
@@ -199,6 +203,8 @@ fn build(
             .filter(|(path, _)| latest.is_none_or(|s| !s.sources.contains_key(*path)))
             .map(|(p, r)| (p.clone(), r.clone()))
             .collect(),
+        quarantined: changes.quarantined.clone(),
+        released: changes.released.clone(),
         commit: changes.commit.clone(),
     };
     let mut next = latest.cloned().unwrap_or_else(|| {
@@ -245,6 +251,8 @@ mod tests {
                 })
                 .collect(),
             sources: BTreeMap::new(),
+            quarantined: BTreeMap::new(),
+            released: Vec::new(),
             commit: CommitInfo {
                 timestamp: String::new(),
                 operation: "compact".into(),
@@ -288,6 +296,52 @@ mod tests {
             latest.partitions["p=1"].files[0].path,
             "p=1/rb/part-0.parquet"
         );
+    }
+
+    fn quarantined(reason: &str) -> QuarantinedFile {
+        QuarantinedFile {
+            size: 7,
+            e_tag: None,
+            column: None,
+            reason: reason.into(),
+            since: String::new(),
+        }
+    }
+
+    /// A quarantine survives rebases and checkpoints until a commit releases it.
+    #[tokio::test]
+    async fn quarantined_files_are_kept_until_released() {
+        let (_dir, store) = store();
+        let mut first = changes(None, "r1", &[("p=1", None)]);
+        first.quarantined = [("bad.parquet".to_string(), quarantined("truncated"))].into();
+        commit(store.as_ref(), &first, keep_schema).await.unwrap();
+        // a run that started from version 1 loses the race to another and rebases
+        let a = changes(Some(1), "ra", &[("p=2", None)]);
+        let mut b = changes(Some(1), "rb", &[("p=3", None)]);
+        b.quarantined = [("worse.parquet".to_string(), quarantined("bad magic"))].into();
+        commit(store.as_ref(), &a, keep_schema).await.unwrap();
+        commit(store.as_ref(), &b, keep_schema).await.unwrap();
+        let latest = load_latest(store.as_ref(), "t").await.unwrap().unwrap();
+        assert_eq!(
+            latest.quarantined.keys().collect::<Vec<_>>(),
+            ["bad.parquet", "worse.parquet"]
+        );
+        // enough versions for a checkpoint, then a release
+        for v in 3..12 {
+            let run = format!("r{v}");
+            let step = changes(Some(v), &run, &[(&format!("q={v}"), None)]);
+            commit(store.as_ref(), &step, keep_schema).await.unwrap();
+        }
+        let mut release = changes(Some(12), "rr", &[]);
+        release.released = vec!["bad.parquet".into()];
+        commit(store.as_ref(), &release, keep_schema).await.unwrap();
+        let latest = load_latest(store.as_ref(), "t").await.unwrap().unwrap();
+        assert_eq!(latest.version, 13);
+        assert_eq!(
+            latest.quarantined.keys().collect::<Vec<_>>(),
+            ["worse.parquet"]
+        );
+        assert_eq!(latest.quarantined["worse.parquet"].reason, "bad magic");
     }
 
     #[tokio::test]

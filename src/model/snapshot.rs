@@ -24,7 +24,25 @@ pub struct Snapshot {
     pub partitions: BTreeMap<String, PartitionState>,
     /// Every source file seen by a commit, keyed by its path relative to the source.
     pub sources: BTreeMap<String, SourceRecord>,
+    /// Source files set aside by `--quarantine` as unreadable, keyed like `sources`.
+    /// Runs skip them while they stay as recorded; changed or deleted, they leave.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub quarantined: BTreeMap<String, QuarantinedFile>,
     pub commit: CommitInfo,
+}
+
+/// A source file that could not be used, and why, as `--quarantine` recorded it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuarantinedFile {
+    /// The file as it was when refused: a different size or ETag means it was replaced.
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    pub reason: String,
+    /// RFC 3339 UTC time of the run that set it aside.
+    pub since: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -120,6 +138,12 @@ pub struct Commit {
     /// Source files recorded by this commit.
     #[serde(default)]
     pub sources: BTreeMap<String, SourceRecord>,
+    /// Source files this commit set aside as unreadable.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub quarantined: BTreeMap<String, QuarantinedFile>,
+    /// Quarantined source files this commit let go: replaced or deleted since.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub released: Vec<String>,
     pub commit: CommitInfo,
 }
 
@@ -134,6 +158,7 @@ impl Snapshot {
             schema: None,
             partitions: BTreeMap::new(),
             sources: BTreeMap::new(),
+            quarantined: BTreeMap::new(),
             commit,
         }
     }
@@ -150,6 +175,12 @@ impl Snapshot {
             self.sources
                 .entry(path.clone())
                 .or_insert_with(|| record.clone());
+        }
+        for path in &commit.released {
+            self.quarantined.remove(path);
+        }
+        for (path, record) in &commit.quarantined {
+            self.quarantined.insert(path.clone(), record.clone());
         }
         self.format_version = FORMAT_VERSION;
         self.version = commit.version;

@@ -7,22 +7,48 @@ use crate::exec::route::locate_rows;
 use crate::exec::tasks::run_all;
 use crate::exec::{Router, read};
 use crate::model::schema::{self, merge_schemas, normalize_schema};
-use crate::plan::{self, ListedFile, ScannedFile};
+use crate::model::snapshot::QuarantinedFile;
+use crate::plan::{self, ListedFile, Quarantine, ScannedFile};
 use crate::storage::Location;
 use arrow::datatypes::Schema;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub struct Inventory {
-    /// In delivery order.
+    /// In delivery order, without the quarantined files.
     pub listing: Vec<ListedFile>,
     pub scans: HashMap<String, ScannedFile>,
     pub router: Router,
     /// The table schema with every scanned file merged in.
     pub schema: Schema,
+    pub quarantine: Quarantine,
 }
 
-pub async fn take(table: &Table, jobs: usize, progress: &dyn Progress) -> Result<Inventory> {
-    let listing = plan::delivery_order(table.source.list_files().await?);
+/// What a run does with a source file it cannot use (guarantee 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnBadInput {
+    /// Refuse the whole run (exit 3): nothing is committed.
+    Stop,
+    /// Record the file in the manifest, leave it unconsumed, go on with the rest.
+    Quarantine,
+}
+
+/// Lists and scans the source. `on_bad` decides what a file that cannot be used does to
+/// the run; `set_aside` holds files this run already refused in a later step (they are
+/// quarantined again without being read).
+pub async fn take(
+    table: &Table,
+    jobs: usize,
+    on_bad: OnBadInput,
+    set_aside: &BTreeMap<String, QuarantinedFile>,
+    progress: &dyn Progress,
+) -> Result<Inventory> {
+    let listed = plan::delivery_order(table.source.list_files().await?);
+    let recorded = table
+        .snapshot
+        .as_ref()
+        .map(|s| s.quarantined.clone())
+        .unwrap_or_default();
+    let (mut listing, mut quarantine) = sort_out(listed, &recorded, set_aside);
     let router = Router::new(&table.definition, &listing)?;
     let to_scan = plan::files_to_scan(&listing, table.snapshot.as_ref());
     progress.start(
@@ -33,7 +59,16 @@ pub async fn take(table: &Table, jobs: usize, progress: &dyn Progress) -> Result
     let scans = to_scan.into_iter().map(|file| {
         let (source, router) = (table.source.clone(), router.clone());
         let (path, size) = (file.path.clone(), file.size);
-        async move { scan(&source, &router, path, size).await }
+        async move {
+            match scan(&source, &router, &path, size).await {
+                Ok(found) => Ok((path, Ok(found))),
+                // set aside; anything else (storage, say) still stops the run
+                Err(error @ Error::BadInput { .. }) if on_bad == OnBadInput::Quarantine => {
+                    Ok((path, Err(error)))
+                }
+                Err(error) => Err(error),
+            }
+        }
     });
     let scanned = run_all(jobs.max(1) * 2, scans, |_| progress.advance(1)).await?;
     progress.finish();
@@ -42,15 +77,76 @@ pub async fn take(table: &Table, jobs: usize, progress: &dyn Progress) -> Result
         Some(encoded) => schema::decode_schema(encoded).map_err(Error::Manifest)?,
         None => Schema::empty(),
     };
-    for (path, _, file_schema) in &scanned {
-        table_schema = merge_into(&table_schema, file_schema, &table.source.display(path))?;
+    let by_path: HashMap<String, ListedFile> = listing
+        .iter()
+        .map(|f| (f.path.clone(), f.clone()))
+        .collect();
+    let mut scans = HashMap::new();
+    // in delivery order, so that the earliest file's column types win
+    for (path, outcome) in scanned {
+        let merged = outcome.and_then(|(found, file_schema)| {
+            let merged = merge_into(&table_schema, &file_schema, &table.source.display(&path))?;
+            Ok((found, merged))
+        });
+        match merged {
+            Ok((found, merged)) => {
+                table_schema = merged;
+                scans.insert(path, found);
+            }
+            Err(error) if on_bad == OnBadInput::Quarantine => {
+                if let Some(file) = by_path.get(&path) {
+                    quarantine
+                        .added
+                        .insert(path.clone(), Quarantine::record(file, &error));
+                }
+            }
+            Err(error) => return Err(error),
+        }
     }
+    listing.retain(|f| !quarantine.added.contains_key(&f.path));
     Ok(Inventory {
         listing,
-        scans: scanned.into_iter().map(|(p, s, _)| (p, s)).collect(),
+        scans,
         router,
         schema: table_schema,
+        quarantine,
     })
+}
+
+/// Splits the listing into the files to use and the quarantine: files quarantined
+/// earlier stay out while they are unchanged; a replaced or deleted one is released.
+fn sort_out(
+    listed: Vec<ListedFile>,
+    recorded: &BTreeMap<String, QuarantinedFile>,
+    set_aside: &BTreeMap<String, QuarantinedFile>,
+) -> (Vec<ListedFile>, Quarantine) {
+    let mut quarantine = Quarantine::default();
+    let mut listing = Vec::with_capacity(listed.len());
+    let mut seen = HashSet::new();
+    for file in listed {
+        seen.insert(file.path.clone());
+        if let Some(record) = set_aside.get(&file.path) {
+            quarantine.added.insert(file.path.clone(), record.clone());
+            continue;
+        }
+        match recorded.get(&file.path) {
+            Some(record) if record.size == file.size && record.e_tag == file.e_tag => {
+                quarantine.kept.insert(file.path.clone(), record.clone());
+                continue;
+            }
+            Some(_) => quarantine.released.push(file.path.clone()),
+            None => {}
+        }
+        listing.push(file);
+    }
+    quarantine.released.extend(
+        recorded
+            .keys()
+            .filter(|path| !seen.contains(*path))
+            .cloned(),
+    );
+    quarantine.released.sort();
+    (listing, quarantine)
 }
 
 /// Reads the routing columns of a new source file: how many of its rows go to each
@@ -58,18 +154,18 @@ pub async fn take(table: &Table, jobs: usize, progress: &dyn Progress) -> Result
 async fn scan(
     source: &Location,
     router: &Router,
-    path: String,
+    path: &str,
     size: u64,
-) -> Result<(String, ScannedFile, Schema)> {
-    let opened = read::open(source, &path, size).await?;
+) -> Result<(ScannedFile, Schema)> {
+    let opened = read::open(source, path, size).await?;
     let file_schema = opened.schema().as_ref().clone();
     let rows = opened.num_rows();
     let mut feeds: BTreeMap<String, u64> = BTreeMap::new();
-    locate_rows(router, opened, &path, |partition, _, r| {
+    locate_rows(router, opened, path, |partition, _, r| {
         *feeds.entry(partition).or_default() += r.len() as u64;
     })
     .await?;
-    Ok((path, ScannedFile { rows, feeds }, file_schema))
+    Ok((ScannedFile { rows, feeds }, file_schema))
 }
 
 /// Merges one file's schema into the table's, or says which column of which file broke it.

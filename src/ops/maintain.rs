@@ -7,6 +7,7 @@ use crate::manifest::transaction::{self, Changes};
 use crate::manifest::{load_commit, load_snapshot};
 use crate::model::schema::merge_encoded;
 use crate::model::snapshot::{CommitInfo, Snapshot};
+use crate::plan::QuarantinedSource;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
@@ -27,6 +28,8 @@ pub struct VerifyReport {
     pub damaged: Vec<Damage>,
     /// Files in the target that no retained snapshot references (not damage).
     pub orphans: Vec<String>,
+    /// Source files set aside by `--quarantine` (not damage: their rows wait for a fix).
+    pub quarantined: Vec<QuarantinedSource>,
 }
 
 fn current(table: &Table) -> Result<&Snapshot> {
@@ -146,6 +149,7 @@ pub async fn verify(table: &Table) -> Result<VerifyReport> {
         files_checked,
         damaged,
         orphans,
+        quarantined: QuarantinedSource::list(&snapshot.quarantined, false),
     })
 }
 
@@ -200,6 +204,8 @@ pub async fn rollback(table: &Table, to_version: u64) -> Result<RollbackReport> 
         base_version: Some(latest.version),
         partitions,
         sources: BTreeMap::new(),
+        quarantined: BTreeMap::new(),
+        released: Vec::new(),
         commit: commit_info(
             "rollback",
             &uuid::Uuid::now_v7().simple().to_string(),

@@ -117,7 +117,7 @@ impl Printer {
 fn hint(error: &Error) -> Option<&'static str> {
     Some(match error {
         Error::BadInput { .. } => {
-            "nothing was committed and no source file was changed or deleted; fix or move the file named above and run again"
+            "nothing was committed and no source file was changed or deleted; fix or move the file named above and run again, or run with --quarantine to set it aside and go on with the rest"
         }
         Error::Conflict(_) => {
             "another run committed first and nothing of this run is visible; run again later (exit code 75)"

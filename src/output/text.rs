@@ -5,7 +5,7 @@ use crate::ops::ddl::DdlReport;
 use crate::ops::inspect::InspectReport;
 use crate::ops::log::{FileList, HistoryEntry};
 use crate::ops::maintain::{RollbackReport, VacuumReport, VerifyReport};
-use crate::plan::Plan;
+use crate::plan::{Plan, QuarantinedSource};
 use std::fmt::Write;
 
 pub fn bytes(n: u64) -> String {
@@ -85,7 +85,38 @@ pub fn plan(p: &Plan, verbose: u8) -> String {
             stale.partition, stale.reason
         );
     }
+    quarantined(&mut out, &p.quarantined, &p.released);
     out
+}
+
+/// Source files set aside by `--quarantine`: what they are and how to clear them.
+fn quarantined(out: &mut String, files: &[QuarantinedSource], released: &[String]) {
+    if !files.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} source files quarantined, their rows not read (replace or delete a file to clear it):",
+            files.len()
+        );
+        for f in files {
+            let column = f
+                .column
+                .as_ref()
+                .map(|c| format!(", column {c}"))
+                .unwrap_or_default();
+            let when = if f.new {
+                "now".to_string()
+            } else {
+                format!("since {}", f.since)
+            };
+            let _ = writeln!(out, "  {} ({when}{column}): {}", f.path, f.reason);
+        }
+    }
+    for path in released {
+        let _ = writeln!(
+            out,
+            "released from quarantine (replaced or deleted): {path}"
+        );
+    }
 }
 
 pub fn compact(r: &CompactReport, verbose: u8) -> String {
@@ -177,6 +208,7 @@ pub fn compact(r: &CompactReport, verbose: u8) -> String {
             }
         }
     }
+    quarantined(&mut out, &r.quarantined, &r.released);
     out
 }
 
@@ -291,6 +323,7 @@ pub fn verify(r: &VerifyReport) -> String {
             let _ = writeln!(out, "  {o}");
         }
     }
+    quarantined(&mut out, &r.quarantined, &[]);
     out
 }
 

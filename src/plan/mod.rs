@@ -8,7 +8,7 @@ pub use select::{Selection, Shard};
 
 use crate::error::{Error, Result};
 use crate::model::definition::TableDefinition;
-use crate::model::snapshot::{DataFile, Snapshot};
+use crate::model::snapshot::{DataFile, QuarantinedFile, Snapshot};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -52,6 +52,72 @@ pub fn files_to_scan<'a>(
         .collect()
 }
 
+/// The quarantine as this run leaves it.
+#[derive(Clone, Debug, Default)]
+pub struct Quarantine {
+    /// Set aside by this run, keyed by path relative to the source.
+    pub added: BTreeMap<String, QuarantinedFile>,
+    /// Set aside by an earlier run and still as then: skipped.
+    pub kept: BTreeMap<String, QuarantinedFile>,
+    /// Set aside by an earlier run but replaced or deleted since: read again.
+    pub released: Vec<String>,
+}
+
+impl Quarantine {
+    /// Whether committing would change the quarantine recorded in the manifest.
+    pub fn changed(&self) -> bool {
+        !self.added.is_empty() || !self.released.is_empty()
+    }
+
+    /// The record of a refused file, for the manifest.
+    pub fn record(file: &ListedFile, error: &Error) -> QuarantinedFile {
+        let (column, reason) = match error {
+            Error::BadInput { column, reason, .. } => (column.clone(), reason.clone()),
+            other => (None, other.to_string()),
+        };
+        QuarantinedFile {
+            size: file.size,
+            e_tag: file.e_tag.clone(),
+            column,
+            reason,
+            since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }
+    }
+}
+
+/// A quarantined source file as `plan`, `compact` and `verify` show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct QuarantinedSource {
+    /// Relative to the source location.
+    pub path: String,
+    pub size: u64,
+    pub column: Option<String>,
+    pub reason: String,
+    /// When it was set aside (for one set aside by this run: now).
+    pub since: String,
+    /// Set aside by this run rather than an earlier one.
+    pub new: bool,
+}
+
+impl QuarantinedSource {
+    pub fn list<'a>(
+        records: impl IntoIterator<Item = (&'a String, &'a QuarantinedFile)>,
+        new: bool,
+    ) -> Vec<Self> {
+        records
+            .into_iter()
+            .map(|(path, r)| QuarantinedSource {
+                path: path.clone(),
+                size: r.size,
+                column: r.column.clone(),
+                reason: r.reason.clone(),
+                since: r.since.clone(),
+                new,
+            })
+            .collect()
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
     pub table: String,
@@ -65,6 +131,12 @@ pub struct Plan {
     /// New source files (relative path) with their scan, to be recorded on commit.
     #[serde(skip)]
     pub new_sources: Vec<(ListedFile, ScannedFile)>,
+    /// Source files set aside as unreadable: earlier, or by this run with `--quarantine`.
+    pub quarantined: Vec<QuarantinedSource>,
+    /// Files quarantined earlier that were replaced or deleted since, so read again.
+    pub released: Vec<String>,
+    #[serde(skip)]
+    pub quarantine: Quarantine,
     pub warnings: Vec<String>,
 }
 
@@ -107,13 +179,14 @@ impl Plan {
     }
 }
 
-/// Builds the plan. `listing` must be in [`delivery_order`]; `scans` holds a scan for
-/// every file of [`files_to_scan`].
+/// Builds the plan. `listing` must be in [`delivery_order`], without the files in
+/// `quarantine`; `scans` holds a scan for every file of [`files_to_scan`].
 pub fn plan(
     definition: &TableDefinition,
     snapshot: Option<&Snapshot>,
     listing: &[ListedFile],
     scans: &HashMap<String, ScannedFile>,
+    quarantine: &Quarantine,
     selection: &Selection,
 ) -> Result<Plan> {
     let mut warnings = Vec::new();
@@ -171,8 +244,13 @@ pub fn plan(
         }
     }
     if let Some(snapshot) = snapshot {
+        let set_aside =
+            |p: &str| quarantine.kept.contains_key(p) || quarantine.added.contains_key(p);
         for (partition, paths) in snapshot.pending_sources() {
-            if let Some(path) = paths.iter().find(|p| !listed.contains_key(**p)) {
+            if let Some(path) = paths
+                .iter()
+                .find(|p| !listed.contains_key(**p) && !set_aside(p))
+            {
                 return Err(Error::bad_input(
                     path,
                     format!(
@@ -273,6 +351,12 @@ pub fn plan(
         partitions,
         stale_partitions,
         new_sources,
+        quarantined: QuarantinedSource::list(&quarantine.kept, false)
+            .into_iter()
+            .chain(QuarantinedSource::list(&quarantine.added, true))
+            .collect(),
+        released: quarantine.released.clone(),
+        quarantine: quarantine.clone(),
         warnings,
     })
 }

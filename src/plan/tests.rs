@@ -41,6 +41,7 @@ fn snapshot_with(
         schema: None,
         partitions: Default::default(),
         sources: Default::default(),
+        quarantined: Default::default(),
         commit: CommitInfo {
             timestamp: String::new(),
             operation: "compact".into(),
@@ -97,7 +98,15 @@ fn first_run_makes_every_fed_partition_dirty_in_path_order() {
         ("h=2/b.parquet".to_string(), scan(&[("dt=2", 4)])),
     ]);
     assert_eq!(files_to_scan(&listing, None).len(), 2);
-    let p = plan(&def, None, &listing, &scans, &Selection::default()).unwrap();
+    let p = plan(
+        &def,
+        None,
+        &listing,
+        &scans,
+        &Quarantine::default(),
+        &Selection::default(),
+    )
+    .unwrap();
     let parts: Vec<_> = p
         .partitions
         .iter()
@@ -137,7 +146,15 @@ fn late_rows_dirty_only_the_partitions_they_feed() {
         "h=3/late.parquet".to_string(),
         scan(&[("dt=1", 2), ("dt=3", 5)]),
     )]);
-    let p = plan(&def, Some(&snap), &listing, &scans, &Selection::default()).unwrap();
+    let p = plan(
+        &def,
+        Some(&snap),
+        &listing,
+        &scans,
+        &Quarantine::default(),
+        &Selection::default(),
+    )
+    .unwrap();
     let parts: Vec<_> = p
         .partitions
         .iter()
@@ -162,6 +179,7 @@ fn partly_consumed_files_stay_pending_where_not_consumed() {
         Some(&snap),
         &listing,
         &HashMap::new(),
+        &Quarantine::default(),
         &Selection::default(),
     )
     .unwrap();
@@ -184,6 +202,7 @@ fn nothing_pending_is_a_noop() {
         Some(&snap),
         &[listed("a.parquet", 100, 1)],
         &HashMap::new(),
+        &Quarantine::default(),
         &Selection::default(),
     )
     .unwrap();
@@ -204,6 +223,7 @@ fn a_changed_or_deleted_source_file_is_refused() {
         Some(&snap),
         &[listed("a.parquet", 120, 1)],
         &HashMap::new(),
+        &Quarantine::default(),
         &Selection::default(),
     )
     .unwrap_err();
@@ -216,6 +236,7 @@ fn a_changed_or_deleted_source_file_is_refused() {
         Some(&snap),
         &[],
         &HashMap::new(),
+        &Quarantine::default(),
         &Selection::default(),
     )
     .unwrap_err();
@@ -223,6 +244,30 @@ fn a_changed_or_deleted_source_file_is_refused() {
         matches!(&err, Error::BadInput { reason, .. } if reason.contains("dt=2")),
         "{err}"
     );
+    // set aside by --quarantine after dt=1 took its rows: not missing, and dt=2 not dirty
+    let mut quarantine = Quarantine::default();
+    quarantine.kept.insert(
+        "a.parquet".into(),
+        QuarantinedFile {
+            size: 100,
+            e_tag: None,
+            column: None,
+            reason: "a damaged page".into(),
+            since: String::new(),
+        },
+    );
+    let p = plan(
+        &def,
+        Some(&snap),
+        &[],
+        &HashMap::new(),
+        &quarantine,
+        &Selection::default(),
+    )
+    .unwrap();
+    assert!(p.is_noop());
+    assert_eq!(p.quarantined.len(), 1);
+    assert!(!p.quarantined[0].new);
 }
 
 #[test]
@@ -240,7 +285,7 @@ fn selection_by_glob_shard_and_count() {
         },
     )]);
     let glob = Selection::new(Some("dt=2024-03-01/hour=0?"), None, None).unwrap();
-    let p = plan(&def, None, &listing, &scans, &glob).unwrap();
+    let p = plan(&def, None, &listing, &scans, &Quarantine::default(), &glob).unwrap();
     let chosen: Vec<_> = p.selected().map(|p| p.partition.as_str()).collect();
     assert_eq!(
         chosen,
@@ -262,12 +307,16 @@ fn selection_by_glob_shard_and_count() {
     );
     // `*` does not cross a folder boundary
     let star = Selection::new(Some("dt=*"), None, None).unwrap();
-    assert!(plan(&def, None, &listing, &scans, &star).unwrap().is_noop());
+    assert!(
+        plan(&def, None, &listing, &scans, &Quarantine::default(), &star)
+            .unwrap()
+            .is_noop()
+    );
 
     let mut owners = vec![0; 10];
     for k in 0..3 {
         let shard = Selection::new(None, Some(Shard { index: k, count: 3 }), None).unwrap();
-        for (i, part) in plan(&def, None, &listing, &scans, &shard)
+        for (i, part) in plan(&def, None, &listing, &scans, &Quarantine::default(), &shard)
             .unwrap()
             .partitions
             .iter()
@@ -286,7 +335,7 @@ fn selection_by_glob_shard_and_count() {
 
     let max = Selection::new(None, None, Some(4)).unwrap();
     assert_eq!(
-        plan(&def, None, &listing, &scans, &max)
+        plan(&def, None, &listing, &scans, &Quarantine::default(), &max)
             .unwrap()
             .selected()
             .count(),
@@ -307,7 +356,15 @@ fn output_estimate_follows_the_target_size() {
     let def = definition(); // 1000-byte target
     let listing = vec![listed("a.parquet", 3000, 1)];
     let scans = HashMap::from([("a.parquet".to_string(), scan(&[("x=1", 30), ("x=2", 10)]))]);
-    let p = plan(&def, None, &listing, &scans, &Selection::default()).unwrap();
+    let p = plan(
+        &def,
+        None,
+        &listing,
+        &scans,
+        &Quarantine::default(),
+        &Selection::default(),
+    )
+    .unwrap();
     assert_eq!(p.partitions[0].estimated_output_bytes, 2250);
     assert_eq!(p.partitions[0].estimated_output_files, 3);
     assert_eq!(p.partitions[1].estimated_output_files, 1);
@@ -323,6 +380,7 @@ fn stale_partitions_are_reported_after_a_sort_key_change() {
         Some(&snap),
         &[],
         &HashMap::new(),
+        &Quarantine::default(),
         &Selection::default(),
     )
     .unwrap();

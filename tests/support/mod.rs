@@ -110,6 +110,19 @@ impl Workspace {
             .collect()
     }
 
+    /// The source's Parquet files that laketidy reads: not a writer's leftovers under
+    /// `_temporary/` or other `_`/`.` folders (the generated lake has some).
+    pub fn source_files(&self) -> Vec<PathBuf> {
+        let mut files = parquet_files(&self.raw);
+        files.retain(|f| {
+            !f.strip_prefix(&self.raw).unwrap().components().any(|c| {
+                let c = c.as_os_str().to_string_lossy();
+                c.starts_with('_') || c.starts_with('.')
+            })
+        });
+        files
+    }
+
     pub fn versions(&self) -> usize {
         let dir = self.lake.join("_laketidy/tables/events/versions");
         std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
@@ -142,4 +155,26 @@ pub fn parquet_files(dir: &Path) -> Vec<PathBuf> {
         .into_keys()
         .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
         .collect()
+}
+
+/// Overwrites bytes in the middle of `column`'s data in row group 0: the footer and
+/// the other columns stay readable, so the damage shows only when that column is read.
+pub fn corrupt_column(path: &Path, column: &str) {
+    use parquet::file::reader::FileReader;
+    let reader =
+        parquet::file::reader::SerializedFileReader::new(std::fs::File::open(path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let group = reader.metadata().row_group(0);
+    let chunk = group
+        .columns()
+        .iter()
+        .find(|c| c.column_path().string() == column)
+        .unwrap_or_else(|| panic!("no column {column}"));
+    let (start, len) = chunk.byte_range();
+    let mut bytes = std::fs::read(path).unwrap();
+    let middle = (start + len / 2) as usize;
+    for b in &mut bytes[middle..middle + 16.min(len as usize / 2)] {
+        *b = 0xA5;
+    }
+    std::fs::write(path, bytes).unwrap();
 }

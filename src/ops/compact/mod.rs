@@ -8,14 +8,15 @@
 
 mod partition;
 
-use super::inventory::{self, Inventory};
+use super::inventory::{self, Inventory, OnBadInput};
 use super::{Progress, Table};
 use crate::error::{Error, Result};
 use crate::exec::tasks::run_all;
 use crate::manifest::transaction::{self, Changes};
 use crate::model::schema::{encode_schema, merge_encoded};
+use crate::model::snapshot::QuarantinedFile;
 use crate::model::snapshot::{PartitionState, SourceRecord};
-use crate::plan::{self, PartitionPlan, Plan, Selection};
+use crate::plan::{self, PartitionPlan, Plan, QuarantinedSource, Selection};
 use crate::storage::counted::Requests;
 use arrow::datatypes::Schema;
 use futures::TryStreamExt;
@@ -37,6 +38,8 @@ pub struct CompactOptions {
     pub memory_limit: u64,
     /// Where spill files go (a private folder inside it, removed after the run).
     pub spill_dir: PathBuf,
+    /// Stop at a source file that cannot be used, or quarantine it and go on.
+    pub on_bad: OnBadInput,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -61,6 +64,10 @@ pub struct CompactReport {
     pub metrics: Metrics,
     /// Dirty partitions this run left for another (filter, shard, limit).
     pub partitions_skipped: usize,
+    /// Source files set aside as unreadable, by this run (`new`) or earlier.
+    pub quarantined: Vec<QuarantinedSource>,
+    /// Files quarantined earlier that were replaced or deleted, so read again.
+    pub released: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -81,6 +88,8 @@ pub struct Metrics {
     /// Partitions whose new rows were merged into their sorted current rows, instead
     /// of sorting all of them again.
     pub partitions_folded: usize,
+    /// Source files this run set aside as unreadable (`--quarantine`).
+    pub files_quarantined: usize,
     /// Requests this run made to the source and target stores.
     pub requests: StoreRequests,
     pub duration_ms: u64,
@@ -120,14 +129,17 @@ pub struct PartitionReport {
     pub source_files: usize,
 }
 
-/// The plan for the table as it stands, and the inventory it came from.
+/// The plan for the table as it stands, and the inventory it came from. `set_aside`:
+/// files this run already refused while reading them (see [`compact`]).
 pub async fn plan(
     table: &Table,
     selection: &Selection,
     jobs: usize,
+    on_bad: OnBadInput,
+    set_aside: &BTreeMap<String, QuarantinedFile>,
     progress: &dyn Progress,
 ) -> Result<(Plan, Inventory)> {
-    let inventory = inventory::take(table, jobs, progress).await?;
+    let inventory = inventory::take(table, jobs, on_bad, set_aside, progress).await?;
     if !inventory.schema.fields().is_empty() {
         table.definition.check_columns(&inventory.schema)?;
     }
@@ -136,6 +148,7 @@ pub async fn plan(
         table.snapshot.as_ref(),
         &inventory.listing,
         &inventory.scans,
+        &inventory.quarantine,
         selection,
     )?;
     Ok((plan, inventory))
@@ -151,8 +164,52 @@ pub async fn compact(
         table.source.requests.snapshot(),
         table.target.requests.snapshot(),
     );
+    // Most damage shows when a file is scanned; damage in columns the scan does not
+    // read shows only when the file is read whole. Such files are quarantined and the
+    // run starts over without them: routing comes before any write, and each round
+    // sets at least one more file aside, so this ends.
+    let mut set_aside = BTreeMap::new();
+    loop {
+        match attempt(
+            table,
+            options,
+            &set_aside,
+            started,
+            &requests_before,
+            progress,
+        )
+        .await?
+        {
+            Attempt::Done(report) => return Ok(*report),
+            Attempt::SetAside(files) => set_aside.extend(files),
+        }
+    }
+}
+
+enum Attempt {
+    Done(Box<CompactReport>),
+    /// Source files failed while being read in full; quarantine them and try again.
+    SetAside(BTreeMap<String, QuarantinedFile>),
+}
+
+async fn attempt(
+    table: &Table,
+    options: &CompactOptions,
+    set_aside: &BTreeMap<String, QuarantinedFile>,
+    started: Instant,
+    requests_before: &(Requests, Requests),
+    progress: &dyn Progress,
+) -> Result<Attempt> {
     let run_id = uuid::Uuid::now_v7().simple().to_string();
-    let (plan, inventory) = plan(table, &options.selection, options.jobs, progress).await?;
+    let (plan, inventory) = plan(
+        table,
+        &options.selection,
+        options.jobs,
+        options.on_bad,
+        set_aside,
+        progress,
+    )
+    .await?;
     let skipped = plan.partitions.iter().filter(|p| !p.selected).count();
     let mut report = CompactReport {
         table: table.definition.name.clone(),
@@ -161,34 +218,49 @@ pub async fn compact(
         version: None,
         run_id: run_id.clone(),
         partitions: Vec::new(),
-        metrics: Metrics::default(),
+        metrics: Metrics {
+            files_quarantined: plan.quarantine.added.len(),
+            ..Default::default()
+        },
         partitions_skipped: skipped,
+        quarantined: plan.quarantined.clone(),
+        released: plan.released.clone(),
     };
-    if plan.is_noop() {
-        return Ok(report);
+    if plan.is_noop() && !plan.quarantine.changed() {
+        return Ok(Attempt::Done(Box::new(report)));
     }
     if options.dry_run {
         report.status = Status::DryRun;
         report.partitions = plan.selected().map(planned_report).collect();
-        return Ok(report);
+        return Ok(Attempt::Done(Box::new(report)));
     }
     let table_schema = inventory.schema.clone();
     let run = Arc::new(prepare(table, options, &inventory, &run_id)?);
     let result = execute(table, options, &plan, &inventory, run.clone(), progress).await;
     let written = run.written.lock().map(|w| w.clone()).unwrap_or_default();
+    let unreadable = run.unreadable.lock().map(|u| u.clone()).unwrap_or_default();
     // the spill folder goes now, whatever happened
     drop(run);
     let (outcomes, metrics) = match result {
         Ok(done) => done,
         Err(error) => {
             discard(table, &written).await;
+            if options.on_bad == OnBadInput::Quarantine
+                && matches!(error, Error::BadInput { .. })
+                && !unreadable.is_empty()
+            {
+                return Ok(Attempt::SetAside(unreadable));
+            }
             return Err(error);
         }
     };
-    report.metrics = metrics;
+    report.metrics = Metrics {
+        files_quarantined: plan.quarantine.added.len(),
+        ..metrics
+    };
     report.metrics.duration_ms = started.elapsed().as_millis() as u64;
     report.metrics.requests =
-        StoreRequests::since(table, &requests_before, report.metrics.source_files_read);
+        StoreRequests::since(table, requests_before, report.metrics.source_files_read);
     let changes = changes(
         table,
         &plan,
@@ -213,8 +285,8 @@ pub async fn compact(
     report.metrics.duration_ms = started.elapsed().as_millis() as u64;
     // the commit's own requests (a manifest under the target, say) count too
     report.metrics.requests =
-        StoreRequests::since(table, &requests_before, report.metrics.source_files_read);
-    Ok(report)
+        StoreRequests::since(table, requests_before, report.metrics.source_files_read);
+    Ok(Attempt::Done(Box::new(report)))
 }
 
 fn planned_report(p: &PartitionPlan) -> PartitionReport {
@@ -276,7 +348,16 @@ async fn execute(
     );
     let reads = inputs.iter().cloned().map(|(ordinal, path, size)| {
         let (run, wanted) = (run.clone(), wanted.clone());
-        async move { route_file(&run, &wanted, ordinal, &path, size).await }
+        let listed = inventory.listing.get(ordinal).cloned();
+        async move {
+            let routed = route_file(&run, &wanted, ordinal, &path, size).await;
+            if let (Err(error @ Error::BadInput { .. }), Some(file)) = (&routed, listed)
+                && let Ok(mut unreadable) = run.unreadable.lock()
+            {
+                unreadable.insert(path, plan::Quarantine::record(&file, error));
+            }
+            routed
+        }
     });
     run_all(options.jobs, reads, |size| progress.advance(*size)).await?;
     progress.finish();
@@ -353,6 +434,8 @@ fn changes(
                 (file.path.clone(), record)
             })
             .collect::<BTreeMap<_, _>>(),
+        quarantined: plan.quarantine.added.clone(),
+        released: plan.quarantine.released.clone(),
         commit: super::maintain::commit_info(
             "compact",
             run_id,

@@ -17,7 +17,7 @@ use crate::exec::write::{FileSizing, WriteRequest, undictionaried_columns, write
 use crate::exec::{Router, read};
 use crate::model::definition::{DedupRule, TableDefinition};
 use crate::model::schema::conform_batch;
-use crate::model::snapshot::PartitionState;
+use crate::model::snapshot::{PartitionState, QuarantinedFile};
 use crate::ops::Table;
 use crate::ops::inventory::Inventory;
 use crate::plan::PartitionPlan;
@@ -26,7 +26,7 @@ use arrow::array::{RecordBatch, UInt32Array, UInt64Array};
 use arrow::compute::{concat_batches, take_record_batch};
 use arrow::datatypes::{Schema, SchemaRef};
 use parquet::schema::types::ColumnPath;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
@@ -79,6 +79,7 @@ pub(super) fn prepare(
         merge_memory: Arc::new(Semaphore::new((merge_budget / 1024).max(1))),
         merge_share: merge_budget / options.jobs.max(1),
         written: Mutex::new(Vec::new()),
+        unreadable: Mutex::new(BTreeMap::new()),
         sorted_externally: AtomicUsize::new(0),
         folded: AtomicUsize::new(0),
         decoded_rows: AtomicU64::new(0),
@@ -106,6 +107,8 @@ pub(super) struct Run {
     merge_share: usize,
     /// Folders this run may have written into, for cleanup after a failure.
     pub(super) written: Mutex<Vec<String>>,
+    /// Source files found unreadable while routing, by relative path.
+    pub(super) unreadable: Mutex<BTreeMap<String, QuarantinedFile>>,
     pub(super) sorted_externally: AtomicUsize,
     pub(super) folded: AtomicUsize,
     /// Rows and bytes of whole batches as decoded, for estimating rows not yet read.
