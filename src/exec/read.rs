@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::storage::Location;
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
 use bytes::Bytes;
 use futures::FutureExt;
 use futures::TryStreamExt;
@@ -27,6 +27,8 @@ const BATCH_ROWS: usize = 64 * 1024;
 pub struct OpenFile {
     pub display: String,
     pub builder: ParquetRecordBatchStreamBuilder<StoreReader>,
+    /// The footer and the Arrow schema read from it (INT96 as microseconds).
+    metadata: ArrowReaderMetadata,
     reader: StoreReader,
     /// Rows a read must return: the footer's count, or the rows selected.
     expected_rows: i64,
@@ -43,17 +45,13 @@ impl OpenFile {
 
     /// A second reader of the same file, without fetching its footer again.
     pub fn again(&self) -> Result<OpenFile> {
-        let metadata = ArrowReaderMetadata::try_new(
-            self.builder.metadata().clone(),
-            ArrowReaderOptions::new(),
-        )
-        .map_err(|e| classify(&self.display, e))?;
         Ok(OpenFile {
             display: self.display.clone(),
             builder: ParquetRecordBatchStreamBuilder::new_with_metadata(
                 self.reader.clone(),
-                metadata,
+                self.metadata.clone(),
             ),
+            metadata: self.metadata.clone(),
             reader: self.reader.clone(),
             expected_rows: self.num_rows() as i64,
         })
@@ -139,21 +137,27 @@ pub async fn open(location: &Location, relative: &str, size: u64) -> Result<Open
             "is empty (0 bytes): not a Parquet file",
         ));
     }
-    let reader = StoreReader {
+    let mut reader = StoreReader {
         store: location.store.clone(),
         path: location.to_store(relative),
         size,
         whole: Arc::new(OnceCell::new()),
     };
-    let reader_copy = reader.clone();
-    let builder = ParquetRecordBatchStreamBuilder::new(reader)
+    let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new())
         .await
+        .and_then(int96_as_micros)
         .map_err(|e| classify(&display, e))?;
+    let builder =
+        ParquetRecordBatchStreamBuilder::new_with_metadata(reader.clone(), metadata.clone());
     // planning trusts the footer's count: a file whose row groups disagree with it
     // would be skipped as empty, or counted wrong
-    let metadata = builder.metadata();
-    let footer = metadata.file_metadata().num_rows();
-    let in_groups: i64 = metadata.row_groups().iter().map(|g| g.num_rows()).sum();
+    let footer = metadata.metadata().file_metadata().num_rows();
+    let in_groups: i64 = metadata
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows())
+        .sum();
     if footer != in_groups {
         return Err(Error::bad_input(
             &display,
@@ -164,9 +168,72 @@ pub async fn open(location: &Location, relative: &str, size: u64) -> Result<Open
     Ok(OpenFile {
         display,
         builder,
-        reader: reader_copy,
+        metadata,
+        reader,
         expected_rows,
     })
+}
+
+/// Reads INT96 timestamps as UTC microseconds instead of arrow's default nanoseconds.
+/// Spark and Hive write INT96 with microsecond precision and for any year, and in
+/// nanoseconds years before 1677 or after 2262 would wrap around into wrong dates;
+/// in microseconds every value is exact. The Parquet schema says which leaves are
+/// INT96; the Arrow schema lists the same leaves depth-first.
+fn int96_as_micros(metadata: ArrowReaderMetadata) -> parquet::errors::Result<ArrowReaderMetadata> {
+    let int96: Vec<bool> = metadata
+        .parquet_schema()
+        .columns()
+        .iter()
+        .map(|c| c.physical_type() == parquet::basic::Type::INT96)
+        .collect();
+    if !int96.contains(&true) {
+        return Ok(metadata);
+    }
+    let mut leaf = 0;
+    let schema = metadata.schema();
+    let fields: Fields = schema
+        .fields()
+        .iter()
+        .map(|f| int96_leaves_as_micros(f, &int96, &mut leaf))
+        .collect();
+    let hint = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    ArrowReaderMetadata::try_new(
+        metadata.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(hint),
+    )
+}
+
+/// `field` with each leaf that `int96` marks (counted through `leaf`) as microseconds.
+fn int96_leaves_as_micros(field: &FieldRef, int96: &[bool], leaf: &mut usize) -> FieldRef {
+    let mut child = |f: &FieldRef| int96_leaves_as_micros(f, int96, leaf);
+    let data_type = match field.data_type() {
+        DataType::Struct(children) => DataType::Struct(children.iter().map(child).collect()),
+        DataType::List(item) => DataType::List(child(item)),
+        DataType::LargeList(item) => DataType::LargeList(child(item)),
+        DataType::FixedSizeList(item, n) => DataType::FixedSizeList(child(item), *n),
+        DataType::ListView(item) => DataType::ListView(child(item)),
+        DataType::LargeListView(item) => DataType::LargeListView(child(item)),
+        DataType::Map(entries, sorted) => DataType::Map(child(entries), *sorted),
+        other => {
+            let is_int96 = int96.get(*leaf).copied().unwrap_or(false);
+            *leaf += 1;
+            // a dictionary hint would make the INT96 decoder panic: plain values only
+            let timezone = match other {
+                DataType::Timestamp(_, tz) if is_int96 => tz.clone(),
+                DataType::Dictionary(_, value) if is_int96 => match value.as_ref() {
+                    DataType::Timestamp(_, tz) => tz.clone(),
+                    _ => return field.clone(),
+                },
+                _ => return field.clone(),
+            };
+            // Spark's INT96 is an instant, as its later INT64 timestamps say outright
+            // (isAdjustedToUTC): read as UTC, a table that moved from one to the other
+            // keeps one column type, and engines read a TIMESTAMP, not a local time
+            let timezone = timezone.or_else(|| Some("UTC".into()));
+            DataType::Timestamp(TimeUnit::Microsecond, timezone)
+        }
+    };
+    Arc::new(field.as_ref().clone().with_data_type(data_type))
 }
 
 /// Store failures stay store failures; anything the decoder says is bad input.
@@ -289,5 +356,89 @@ impl AsyncFileReader for StoreReader {
             Ok(Arc::new(metadata))
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, AsArray, StructArray};
+    use arrow::datatypes::TimestampMicrosecondType;
+    use parquet::data_type::{Int96, Int96Type};
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+
+    const JULIAN_DAY_OF_EPOCH: i64 = 2_440_588;
+    const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+    /// INT96 as Spark writes it: nanoseconds of the day, then the Julian day.
+    fn int96(day: u32, nanos_of_day: u64) -> Int96 {
+        let mut value = Int96::new();
+        value.set_data(nanos_of_day as u32, (nanos_of_day >> 32) as u32, day);
+        value
+    }
+
+    /// Spark's range: year 1 to 9999, and one value from today. In nanoseconds the
+    /// first two would wrap around.
+    #[tokio::test]
+    async fn int96_timestamps_read_as_exact_microseconds_at_any_depth() {
+        let values = [
+            int96(1_721_426, 0),                              // 0001-01-01 (proleptic)
+            int96(5_373_484, 86_399_999_999_000),             // 9999-12-31 23:59:59.999999
+            int96(2_460_371, 12 * 3_600_000_000_000 + 1_000), // 2024-03-01 12:00:00.000001
+        ];
+        let expected: Vec<i64> = values
+            .iter()
+            .map(|v| {
+                let (day, nanos) = (
+                    v.data()[2] as i64,
+                    (v.data()[1] as i64) << 32 | v.data()[0] as i64,
+                );
+                (day - JULIAN_DAY_OF_EPOCH) * MICROS_PER_DAY + nanos / 1_000
+            })
+            .collect();
+        let schema = parse_message_type(
+            "message spark { required int96 ts; required group s { required int96 inner; } }",
+        )
+        .unwrap();
+        let mut bytes = Vec::new();
+        let mut writer =
+            SerializedFileWriter::new(&mut bytes, Arc::new(schema), Default::default()).unwrap();
+        let mut group = writer.next_row_group().unwrap();
+        while let Some(mut column) = group.next_column().unwrap() {
+            column
+                .typed::<Int96Type>()
+                .write_batch(&values, None, None)
+                .unwrap();
+            column.close().unwrap();
+        }
+        group.close().unwrap();
+        writer.close().unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("spark.parquet"), &bytes).unwrap();
+        let location = Location::open(&url::Url::from_directory_path(dir.path()).unwrap()).unwrap();
+        let opened = open(&location, "spark.parquet", bytes.len() as u64)
+            .await
+            .unwrap();
+        let micros = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        assert_eq!(opened.schema().field(0).data_type(), &micros);
+        let again = opened.again().unwrap();
+        for batches in [
+            opened.read(None).await.unwrap(),
+            again.read(None).await.unwrap(),
+        ] {
+            let batch = &batches[0];
+            let top = batch.column(0).as_primitive::<TimestampMicrosecondType>();
+            let nested = batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<StructArray>()
+                .unwrap();
+            let inner = nested.column(0).as_primitive::<TimestampMicrosecondType>();
+            assert_eq!(top.values().to_vec(), expected);
+            assert_eq!(inner.values().to_vec(), expected);
+            assert_eq!(inner.data_type(), &micros);
+        }
     }
 }
