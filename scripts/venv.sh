@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import pyarrow, numpy, moto.server, jsonschema, duckdb, pyspark, sqlglot" 2>/dev/null; then
+if ! .venv/bin/python -c "import pyarrow, numpy, moto.server, jsonschema, duckdb, pyspark, sqlglot, polars" 2>/dev/null; then
     .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 fi

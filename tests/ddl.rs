@@ -19,12 +19,7 @@ fn repo() -> &'static Path {
 
 /// Runs `tests/engines/run_sql.py ENGINE` on `spec` with the test venv's Python.
 fn engine(name: &str, spec: &Value) -> Value {
-    let python = repo().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/test.sh, which creates the venv",
-        python.display()
-    );
+    let python = crate::support::venv_python();
     let dir = tempfile::tempdir().unwrap();
     let spec_path = dir.path().join("spec.json");
     std::fs::write(&spec_path, spec.to_string()).unwrap();

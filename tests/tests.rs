@@ -9,6 +9,7 @@ mod compact;
 mod concurrency;
 mod ddl;
 mod examples;
+mod foreign;
 mod json_output;
 mod layouts;
 mod maintain;

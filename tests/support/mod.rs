@@ -35,6 +35,17 @@ impl Run {
     }
 }
 
+/// The test venv's Python (pyarrow, DuckDB, Spark, Polars), made by scripts/test.sh.
+pub fn venv_python() -> PathBuf {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/test.sh, which creates the venv",
+        python.display()
+    );
+    python
+}
+
 /// Runs the laketidy binary with no manifest from the environment.
 pub fn laketidy(args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_laketidy"))
