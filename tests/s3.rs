@@ -499,3 +499,69 @@ fn reported_s3_requests_match_what_the_server_saw() {
         "{per_file} GET/HEAD requests per source file: {requests}"
     );
 }
+
+/// Guarantee 8 across the command surface: every command, at every verbosity, as text
+/// and as JSON, succeeding and failing (a bucket and a manifest table that do not
+/// exist), against S3 with a DynamoDB manifest. A session token, when the
+/// environment has one, is held to the same rule.
+#[test]
+fn credentials_appear_in_no_output_at_any_verbosity() {
+    let t = s3_table(300);
+    let manifest = format!("dynamodb://laketidy-{}", t.id);
+    let missing_manifest = format!("dynamodb://laketidy-missing-{}", t.id);
+    let secrets: Vec<String> = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .filter(|value| !value.is_empty())
+        .collect();
+    assert!(!secrets.is_empty(), "the suite runs with credentials set");
+    let broken = t.local.join("broken.json");
+    std::fs::write(
+        &broken,
+        crate::support::lakegen::definition_json(
+            Path::new("s3://laketidy-no-such-bucket/raw/"),
+            Path::new(&format!("s3://laketidy-lake/{}-broken/", t.id)),
+            "128MiB",
+        ),
+    )
+    .unwrap();
+    let (def, broken) = (t.definition.as_str(), broken.to_str().unwrap());
+    let lake = format!("s3://laketidy-lake/{}/", t.id);
+    // (arguments, manifest, succeeds)
+    let calls: Vec<(Vec<&str>, &str, bool)> = vec![
+        (vec!["init"], &manifest, true),
+        (vec!["plan", def], &manifest, true),
+        (vec!["compact", def, "--dry-run"], &manifest, true),
+        (vec!["compact", def], &manifest, true),
+        (vec!["files", def], &manifest, true),
+        (vec!["history", def], &manifest, true),
+        (vec!["verify", def], &manifest, true),
+        (
+            vec!["ddl", def, "--dialect", "athena", "--partitions"],
+            &manifest,
+            true,
+        ),
+        (vec!["vacuum", def, "--dry-run"], &manifest, true),
+        (vec!["inspect", &lake], &manifest, true),
+        (vec!["compact", broken], &manifest, false),
+        (vec!["compact", def], &missing_manifest, false),
+    ];
+    for verbosity in [&["-q"][..], &[], &["-v"], &["-vv"]] {
+        for output in ["text", "json"] {
+            for (args, manifest, succeeds) in &calls {
+                let mut all = args.clone();
+                all.extend_from_slice(verbosity);
+                all.extend(["--output", output]);
+                let run = with_manifest(&all, manifest);
+                assert_eq!(run.code == 0, *succeeds, "{all:?}: {}", run.stderr);
+                for secret in &secrets {
+                    assert!(
+                        !run.stdout.contains(secret.as_str())
+                            && !run.stderr.contains(secret.as_str()),
+                        "{all:?} printed a credential"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -108,6 +108,9 @@ pub fn parse_url(text: &str) -> Result<Url> {
     if let Ok(url) = Url::parse(text)
         && url.scheme().len() > 1
     {
+        if let Some(why) = crate::model::definition::unsafe_url(text, &url) {
+            return Err(Error::Usage(format!("--manifest: {why}")));
+        }
         let mut url = url;
         if url.scheme() != "dynamodb" && !url.path().ends_with('/') {
             let p = format!("{}/", url.path());

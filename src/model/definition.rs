@@ -304,9 +304,23 @@ pub fn resolve_location(field: &str, text: &str, base_dir: &Path) -> Result<Url>
     if text.trim().is_empty() {
         return Err(Error::definition(field, "empty location"));
     }
-    let url = if let Ok(url) = Url::parse(text)
+    let parsed = Url::parse(text);
+    // what looks like a URL must be one, not quietly a local folder named `s3:`
+    if let Err(error) = &parsed
+        && text.contains("://")
+    {
+        return Err(Error::definition(
+            field,
+            format!("not a valid URL ({error})"),
+        ));
+    }
+    let url = if let Ok(url) = parsed
         && url.scheme().len() > 1
     {
+        // before any message that quotes `text`: it may hold a password
+        if let Some(why) = unsafe_url(text, &url) {
+            return Err(Error::definition(field, why));
+        }
         match url.scheme() {
             "file" => {
                 if url
@@ -346,22 +360,41 @@ pub fn resolve_location(field: &str, text: &str, base_dir: &Path) -> Result<Url>
         Url::from_directory_path(&path)
             .map_err(|_| Error::definition(field, format!("{text}: not a usable path")))?
     };
-    if url
-        .path()
-        .split('/')
-        .any(|seg| seg == ".." || seg == "%2E%2E" || seg == "%2e%2e")
-    {
-        return Err(Error::definition(
-            field,
-            format!("{text}: '..' segments are not allowed in URLs"),
-        ));
-    }
     let mut url = url;
     if !url.path().ends_with('/') {
         let p = format!("{}/", url.path());
         url.set_path(&p);
     }
     Ok(url)
+}
+
+/// Why a location URL (`text`, parsed as `url`) could place or read files somewhere
+/// other than it seems to say, or leak a secret; `None` when it is safe. The reason
+/// never quotes the URL.
+pub fn unsafe_url(text: &str, url: &Url) -> Option<String> {
+    if !url.username().is_empty() || url.password().is_some() {
+        return Some(
+            "a URL with a user name or password (credentials come from the standard AWS chain: environment, profile, instance role)".into(),
+        );
+    }
+    // a `dynamodb://` manifest carries region and endpoint in its query
+    if url.scheme() != "dynamodb" && (url.query().is_some() || url.fragment().is_some()) {
+        return Some("a location cannot have a query (?…) or fragment (#…)".into());
+    }
+    for (_, value) in url.query_pairs() {
+        if let Ok(inner) = Url::parse(&value)
+            && (!inner.username().is_empty() || inner.password().is_some())
+        {
+            return Some("an endpoint with a user name or password".into());
+        }
+    }
+    // `..` spelled out, percent-encoded in any case, or behind an encoded slash. The
+    // text, not the parsed URL: parsing resolves `a/../b` to `b` without a word
+    let escapes = text.split(['/', '\\', '?', '#']).any(|segment| {
+        let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+        decoded.split(['/', '\\']).any(|part| part == "..")
+    });
+    escapes.then(|| "'..' segments are not allowed in URLs".into())
 }
 
 /// Lexically removes `.` and `..` from an absolute path (the folder need not exist yet).
@@ -662,6 +695,41 @@ mod tests {
         let (field, _) =
             field_of(parse(r#"{"name":"../e","source":"a","target":"b"}"#).unwrap_err());
         assert_eq!(field, "name");
+    }
+
+    /// URL tricks that would write outside the target, or put a secret in messages.
+    #[test]
+    fn location_urls_that_escape_or_carry_credentials_are_refused() {
+        for (target, why) in [
+            ("s3://lake/a/../../other/", "'..'"),
+            ("s3://lake/a/%2e%2E/other/", "'..'"),
+            ("s3://lake/a/.%2e/other/", "'..'"),
+            ("s3://lake/a/..%2Fother/", "'..'"),
+            ("s3://lake/a/%2E%2E%5Cother/", "'..'"),
+            ("file:///srv/lake/%2e%2e/etc/", "'..'"),
+            ("s3://lake/events?versionId=3", "query"),
+            ("s3://lake/events#x", "fragment"),
+            ("s3://AKIDEXAMPLE:wJalrXUtnFEMI@lake/events/", "password"),
+            ("file://me:hunter2@localhost/srv/lake/", "not a valid URL"),
+            ("s3://me:hunter2@lake:port/x/", "not a valid URL"),
+        ] {
+            let def = format!(r#"{{"name":"e","source":"s3://raw/e/","target":"{target}"}}"#);
+            let (field, message) = field_of(parse(&def).unwrap_err());
+            assert_eq!(field, "target", "{target}");
+            assert!(message.contains(why), "{target}: {message}");
+            for secret in ["wJalrXUtnFEMI", "hunter2"] {
+                assert!(!message.contains(secret), "{message}");
+            }
+        }
+        // what is fine: dots inside names, and a dynamodb manifest's query
+        parse(r#"{"name":"e","source":"s3://raw/e.v1/","target":"s3://lake/a..b/"}"#).unwrap();
+        let check = |text: &str| unsafe_url(text, &Url::parse(text).unwrap());
+        assert_eq!(
+            check("dynamodb://t?region=eu-west-1&endpoint=http://localhost:5000"),
+            None
+        );
+        let leaky = check("dynamodb://t?endpoint=http://k:hunter2@localhost:5000");
+        assert!(leaky.is_some_and(|why| !why.contains("hunter2")));
     }
 
     #[test]
