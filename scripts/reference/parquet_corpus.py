@@ -1,6 +1,7 @@
 """Compacts every file of a Parquet corpus (Apache parquet-testing) as a one-file lake and
-checks that laketidy either writes exactly the rows pyarrow reads from it, or refuses the
-file with a clear error (exit 3, naming the file). A panic, a hang, any other exit code, or
+checks that laketidy either writes exactly the rows pyarrow reads from it (DuckDB where
+pyarrow refuses the file), or refuses the file with a clear error (exit 3, naming the
+file). A panic, a hang, any other exit code, or
 different rows is a failure.
 
 usage: parquet_corpus.py LAKETIDY_BINARY CORPUS_DIR
@@ -20,10 +21,7 @@ TIMEOUT_S = 120
 # Files whose verdict is known to be wrong today, each with why; reported as KNOWN so
 # that every other file keeps failing CI if it regresses. Shrink this list, never grow
 # it quietly: each entry is open work in issue 7.
-KNOWN = {
-    "incorrect_map_schema.parquet": "pyarrow refuses it (map keys not annotated required) "
-    "while arrow-rs reads it, so there is no pyarrow reference to compare with",
-}
+KNOWN = {}
 
 # Files for which pyarrow's rows are wrong, with the rows the corpus documents instead.
 DOCUMENTED = {
@@ -77,6 +75,21 @@ def canonical_rows(table):
     return sorted(json.dumps(row, sort_keys=True, default=repr) for row in rows)
 
 
+def reference_rows(path):
+    """The rows pyarrow reads; where pyarrow refuses the file, the rows DuckDB reads (a
+    second, independent reader), so that a file laketidy reads is still checked."""
+    rows, refused = pyarrow_rows(path)
+    if rows is not None:
+        return rows, None
+    try:
+        import duckdb
+
+        table = duckdb.sql("SELECT * FROM read_parquet(?)", params=[path]).to_arrow_table()
+        return canonical_rows(table), None
+    except Exception as error:
+        return None, f"{refused}; DuckDB: {type(error).__name__}: {error}"
+
+
 def pyarrow_rows(path):
     try:
         # INT96 (Spark, Hive) holds microseconds for any year; pyarrow's default of
@@ -103,7 +116,7 @@ def check(binary, source):
             )
         except subprocess.TimeoutExpired:
             return "FAIL", f"no answer within {TIMEOUT_S} s"
-        expected, unreadable = pyarrow_rows(source)
+        expected, unreadable = reference_rows(source)
         if name in DOCUMENTED:
             expected = canonical_rows(DOCUMENTED[name]())
         if done.returncode == 3:
@@ -119,7 +132,7 @@ def check(binary, source):
         if done.returncode != 0:
             return "FAIL", f"exit {done.returncode}: {(done.stderr or done.stdout).strip()[:300]}"
         if unreadable:
-            return "FAIL", f"compacted a file pyarrow cannot read ({unreadable[:120]})"
+            return "FAIL", f"compacted a file neither pyarrow nor DuckDB can read ({unreadable[:160]})"
         listing = subprocess.run(
             [binary, "files", definition, "--output", "json"], capture_output=True, text=True
         )
