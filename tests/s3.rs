@@ -565,3 +565,65 @@ fn credentials_appear_in_no_output_at_any_verbosity() {
         }
     }
 }
+
+/// `--quarantine` on S3 with the production manifest: the broken object is recorded
+/// in DynamoDB, the rest commits, and the next run (without the flag) skips it.
+#[test]
+fn a_broken_object_is_quarantined_in_the_dynamodb_manifest() {
+    let t = s3_table(1_000);
+    let manifest = format!("dynamodb://laketidy-{}", t.id);
+    laketidy(&["init", "--manifest", &manifest]).ok();
+    let key = format!("{}/dt=2024-03-01/hour=09/events+7+cut.parquet", t.id);
+    runtime().block_on(async {
+        bucket("laketidy-raw")
+            .put(
+                &StorePath::parse(&key).unwrap(),
+                b"PAR1 cut short".to_vec().into(),
+            )
+            .await
+            .unwrap();
+    });
+    let refused = with_manifest(&["compact", &t.definition], &manifest);
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("events+7+cut.parquet"),
+        "{}",
+        refused.stderr
+    );
+
+    let doc = with_manifest(
+        &["compact", &t.definition, "--quarantine", "--output", "json"],
+        &manifest,
+    )
+    .ok()
+    .json();
+    assert_eq!(doc["status"], "committed", "{doc}");
+    assert_eq!(
+        doc["quarantined"][0]["path"],
+        "dt=2024-03-01/hour=09/events+7+cut.parquet"
+    );
+    let urls: Vec<String> = with_manifest(&["files", &t.definition], &manifest)
+        .ok()
+        .stdout
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let local = download(
+        &urls,
+        &bucket("laketidy-lake"),
+        "laketidy-lake",
+        &t.local.join("download"),
+    );
+    check_lake(&local, &t.lake, &t.lake.expected(t.lake.params.hours));
+
+    for command in ["plan", "verify"] {
+        let listed = with_manifest(&[command, &t.definition, "--output", "json"], &manifest)
+            .ok()
+            .json();
+        assert_eq!(listed["quarantined"][0]["new"], false, "{listed}");
+    }
+    let again = with_manifest(&["compact", &t.definition, "--output", "json"], &manifest)
+        .ok()
+        .json();
+    assert_eq!(again["status"], "nothing_to_do");
+}
