@@ -76,7 +76,7 @@ fn assert_quarantined_when(ws: &Workspace, lake: &Lake, bad: &Path, found: Found
     );
     let text = laketidy(&["verify", ws.def()]).ok();
     assert!(
-        text.stdout.contains("1 source files quarantined") && text.stdout.contains(name),
+        text.stdout.contains("1 source file quarantined") && text.stdout.contains(name),
         "{}",
         text.stdout
     );

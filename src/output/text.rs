@@ -94,8 +94,9 @@ fn quarantined(out: &mut String, files: &[QuarantinedSource], released: &[String
     if !files.is_empty() {
         let _ = writeln!(
             out,
-            "{} source files quarantined, their rows not read (replace or delete a file to clear it):",
-            files.len()
+            "{} source {} quarantined, rows not read (replace or delete a file to clear it):",
+            files.len(),
+            if files.len() == 1 { "file" } else { "files" }
         );
         for f in files {
             let column = f
