@@ -4,7 +4,7 @@
 
 use crate::support::check::check_lake;
 use crate::support::lakegen::{Lake, Params};
-use crate::support::{Workspace, corrupt_column, laketidy, parquet_files, tree};
+use crate::support::{Workspace, corrupt_column, corrupt_column_at, laketidy, parquet_files, tree};
 use arrow::array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -351,6 +351,27 @@ fn corrupt_page_in_a_column_routing_does_not_read() {
     let bad = bad_folder(&ws).join("events+4+damaged.snappy.parquet");
     std::fs::copy(&good, &bad).unwrap();
     corrupt_column(&bad, "price");
+    assert_refused_when(&ws, &bad, None, Found::ByReadingWhole);
+    assert_quarantined_when(&ws, &lake, &bad, Found::ByReadingWhole);
+}
+
+/// The same damage in a file whose rows all go to one partition: those rows are read
+/// whole only when that partition is rewritten, after other partitions were written.
+/// Without `--quarantine` that work is deleted; with it, the file is set aside and the
+/// run starts over.
+#[test]
+fn corrupt_page_in_a_file_read_only_when_its_partition_is_rewritten() {
+    let (ws, lake) = compacted_workspace();
+    let ids: Vec<String> = (0..2_000).map(|i| format!("solo-{i}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let prices: Vec<f64> = (0..2_000).map(|i| f64::from(i) * 1.5).collect();
+    let bad = bad_folder(&ws).join("events+8+one-hour.parquet");
+    write_rows(
+        &bad,
+        &ids,
+        Some(("price", Arc::new(arrow::array::Float64Array::from(prices)))),
+    );
+    corrupt_column_at(&bad, "price", 0.0);
     assert_refused_when(&ws, &bad, None, Found::ByReadingWhole);
     assert_quarantined_when(&ws, &lake, &bad, Found::ByReadingWhole);
 }

@@ -502,8 +502,8 @@ fn reported_s3_requests_match_what_the_server_saw() {
 
 /// Guarantee 8 across the command surface: every command, at every verbosity, as text
 /// and as JSON, succeeding and failing (a bucket and a manifest table that do not
-/// exist), against S3 with a DynamoDB manifest. A session token, when the
-/// environment has one, is held to the same rule.
+/// exist, a password written into a URL), against S3 with a DynamoDB manifest. A
+/// session token, when the environment has one, is held to the same rule.
 #[test]
 fn credentials_appear_in_no_output_at_any_verbosity() {
     let t = s3_table(300);
@@ -525,7 +525,26 @@ fn credentials_appear_in_no_output_at_any_verbosity() {
         ),
     )
     .unwrap();
+    // a credential written into a URL by mistake is refused without being echoed
+    let in_url = "url-secret-3b7f";
+    let leaky = t.local.join("leaky.json");
+    std::fs::write(
+        &leaky,
+        crate::support::lakegen::definition_json(
+            Path::new(&format!(
+                "s3://laketidy-test:{in_url}@laketidy-raw/{}/",
+                t.id
+            )),
+            Path::new(&format!("s3://laketidy-lake/{}-leaky/", t.id)),
+            "128MiB",
+        ),
+    )
+    .unwrap();
+    let leaky_manifest = format!("dynamodb://t?endpoint=http://k:{in_url}@127.0.0.1:1");
+    let mut secrets = secrets;
+    secrets.push(in_url.to_string());
     let (def, broken) = (t.definition.as_str(), broken.to_str().unwrap());
+    let leaky = leaky.to_str().unwrap();
     let lake = format!("s3://laketidy-lake/{}/", t.id);
     // (arguments, manifest, succeeds)
     let calls: Vec<(Vec<&str>, &str, bool)> = vec![
@@ -545,6 +564,8 @@ fn credentials_appear_in_no_output_at_any_verbosity() {
         (vec!["inspect", &lake], &manifest, true),
         (vec!["compact", broken], &manifest, false),
         (vec!["compact", def], &missing_manifest, false),
+        (vec!["plan", leaky], &manifest, false),
+        (vec!["plan", def], &leaky_manifest, false),
     ];
     for verbosity in [&["-q"][..], &[], &["-v"], &["-vv"]] {
         for output in ["text", "json"] {

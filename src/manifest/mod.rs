@@ -105,9 +105,9 @@ pub async fn open(url: &Url) -> Result<Box<dyn ManifestStore>> {
 
 /// Parses a `--manifest` value: a URL, or a plain local path.
 pub fn parse_url(text: &str) -> Result<Url> {
-    if let Ok(url) = Url::parse(text)
-        && url.scheme().len() > 1
-    {
+    let parsed = crate::model::definition::parse_url_strictly(text)
+        .map_err(|why| Error::Usage(format!("--manifest: {why}")))?;
+    if let Some(url) = parsed {
         if let Some(why) = crate::model::definition::unsafe_url(text, &url) {
             return Err(Error::Usage(format!("--manifest: {why}")));
         }

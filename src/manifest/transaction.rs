@@ -12,7 +12,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::model::definition::DefinitionDoc;
 use crate::model::snapshot::{
-    Commit, CommitInfo, FORMAT_VERSION, PartitionState, QuarantinedFile, Snapshot, SourceRecord,
+    Commit, CommitInfo, PartitionState, QuarantinedFile, Snapshot, SourceRecord, format_for,
 };
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -181,7 +181,7 @@ fn build(
     )
     .map_err(|e| Error::Conflict(format!("the table schema changed meanwhile: {e}")))?;
     let document = Commit {
-        format_version: FORMAT_VERSION,
+        format_version: format_for(&changes.quarantined),
         table: changes.table.clone(),
         version,
         definition: changes.definition.clone(),
@@ -342,6 +342,11 @@ mod tests {
             ["worse.parquet"]
         );
         assert_eq!(latest.quarantined["worse.parquet"].reason, "bad magic");
+        // what an older laketidy would misread says a format it refuses; the rest not
+        assert_eq!(latest.format_version, 3, "a snapshot holding a quarantine");
+        let plain = load_commit(store.as_ref(), "t", 2).await.unwrap().unwrap();
+        let holding = load_commit(store.as_ref(), "t", 3).await.unwrap().unwrap();
+        assert_eq!((plain.format_version, holding.format_version), (2, 3));
     }
 
     #[tokio::test]

@@ -304,19 +304,8 @@ pub fn resolve_location(field: &str, text: &str, base_dir: &Path) -> Result<Url>
     if text.trim().is_empty() {
         return Err(Error::definition(field, "empty location"));
     }
-    let parsed = Url::parse(text);
-    // what looks like a URL must be one, not quietly a local folder named `s3:`
-    if let Err(error) = &parsed
-        && text.contains("://")
-    {
-        return Err(Error::definition(
-            field,
-            format!("not a valid URL ({error})"),
-        ));
-    }
-    let url = if let Ok(url) = parsed
-        && url.scheme().len() > 1
-    {
+    let parsed = parse_url_strictly(text).map_err(|why| Error::definition(field, why))?;
+    let url = if let Some(url) = parsed {
         // before any message that quotes `text`: it may hold a password
         if let Some(why) = unsafe_url(text, &url) {
             return Err(Error::definition(field, why));
@@ -338,7 +327,7 @@ pub fn resolve_location(field: &str, text: &str, base_dir: &Path) -> Result<Url>
                 if url.host_str().is_none_or(str::is_empty) {
                     return Err(Error::definition(
                         field,
-                        format!("{text}: an S3 URL needs a bucket, e.g. s3://bucket/prefix/"),
+                        "an S3 URL needs a bucket, e.g. s3://bucket/prefix/",
                     ));
                 }
                 let mut url = url;
@@ -366,6 +355,21 @@ pub fn resolve_location(field: &str, text: &str, base_dir: &Path) -> Result<Url>
         url.set_path(&p);
     }
     Ok(url)
+}
+
+/// `text` as a URL when it is one (a scheme longer than a drive letter), `None` when it
+/// is a local path. What looks like a URL must be one, not quietly a local folder
+/// named `s3:`; and no control character may hide a `..` (URL parsing drops tabs and
+/// newlines). Errors never quote the text: it may hold a password.
+pub fn parse_url_strictly(text: &str) -> std::result::Result<Option<Url>, String> {
+    if text.chars().any(char::is_control) {
+        return Err("a location cannot contain control characters (tabs, newlines)".into());
+    }
+    match Url::parse(text) {
+        Ok(url) if url.scheme().len() > 1 => Ok(Some(url)),
+        Err(error) if text.contains("://") => Err(format!("not a valid URL ({error})")),
+        _ => Ok(None),
+    }
 }
 
 /// Why a location URL (`text`, parsed as `url`) could place or read files somewhere
@@ -727,6 +731,8 @@ mod tests {
             ("s3://AKIDEXAMPLE:wJalrXUtnFEMI@lake/events/", "password"),
             ("file://me:hunter2@localhost/srv/lake/", "not a valid URL"),
             ("s3://me:hunter2@lake:port/x/", "not a valid URL"),
+            ("s3://lake/a/.\\t./other/", "control characters"),
+            ("s3:me:hunter2@lake", "needs a bucket"),
         ] {
             let def = format!(r#"{{"name":"e","source":"s3://raw/e/","target":"{target}"}}"#);
             let (field, message) = field_of(parse(&def).unwrap_err());

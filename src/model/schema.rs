@@ -10,7 +10,7 @@
 use arrow::array::{
     Array, ArrayRef, AsArray, ListArray, MapArray, RecordBatch, StructArray, new_null_array,
 };
-use arrow::compute::cast;
+use arrow::compute::{CastOptions, cast, cast_with_options};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use std::sync::Arc;
@@ -277,7 +277,16 @@ pub fn conform_array(array: &ArrayRef, target: &DataType) -> Result<ArrayRef, Ar
                 *sorted,
             )?))
         }
-        _ => cast(array, target),
+        // a value the target cannot hold (an INT96 year 9999 in a nanosecond column,
+        // say) is an error, not a silent null
+        _ => cast_with_options(
+            array,
+            target,
+            &CastOptions {
+                safe: false,
+                ..Default::default()
+            },
+        ),
     }
 }
 
@@ -513,5 +522,31 @@ mod encoding_tests {
         ]);
         assert_eq!(decode_schema(&encode_schema(&s)).unwrap(), s);
         assert!(decode_schema("not base64!").is_err());
+    }
+
+    /// A value the table's type cannot hold stops the run instead of turning null: a
+    /// Spark INT96 year 9999 (exact in microseconds) in a table whose column became
+    /// nanoseconds from other files.
+    #[test]
+    fn a_value_the_table_type_cannot_hold_is_an_error_not_a_null() {
+        use arrow::array::TimestampMicrosecondArray;
+        let year_9999 = 253_402_225_200_000_000i64;
+        let batch = RecordBatch::try_from_iter(vec![(
+            "ts",
+            Arc::new(TimestampMicrosecondArray::from(vec![year_9999])) as ArrayRef,
+        )])
+        .unwrap();
+        let nanos = Arc::new(Schema::new(vec![Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Nanosecond, None),
+            true,
+        )]));
+        assert!(conform_batch(&batch, &nanos).is_err());
+        let same_unit_other_zone = Arc::new(Schema::new(vec![Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        )]));
+        assert!(conform_batch(&batch, &same_unit_other_zone).is_ok());
     }
 }

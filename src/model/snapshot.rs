@@ -8,8 +8,23 @@ use crate::model::definition::{DedupDoc, DefinitionDoc, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Bumped on any change that an older laketidy could misread.
-pub const FORMAT_VERSION: u32 = 2;
+/// Bumped on any change that an older laketidy could misread: the newest format this
+/// laketidy reads and writes.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// Documents without quarantined files are still written in format 2, which older
+/// laketidy reads: only a quarantine would be lost on it (it would drop the records
+/// and read the files again), so only documents that hold one say format 3.
+pub const FORMAT_WITHOUT_QUARANTINE: u32 = 2;
+
+/// The format a document holding `quarantined` files must say.
+pub fn format_for(quarantined: &BTreeMap<String, QuarantinedFile>) -> u32 {
+    if quarantined.is_empty() {
+        FORMAT_WITHOUT_QUARANTINE
+    } else {
+        FORMAT_VERSION
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -151,7 +166,7 @@ impl Snapshot {
     /// The empty table before its first commit.
     pub fn empty(table: &str, definition: DefinitionDoc, commit: CommitInfo) -> Self {
         Snapshot {
-            format_version: FORMAT_VERSION,
+            format_version: FORMAT_WITHOUT_QUARANTINE,
             table: table.to_string(),
             version: 0,
             definition,
@@ -182,7 +197,7 @@ impl Snapshot {
         for (path, record) in &commit.quarantined {
             self.quarantined.insert(path.clone(), record.clone());
         }
-        self.format_version = FORMAT_VERSION;
+        self.format_version = format_for(&self.quarantined);
         self.version = commit.version;
         self.definition = commit.definition.clone();
         if commit.schema.is_some() {

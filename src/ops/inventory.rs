@@ -104,6 +104,10 @@ pub async fn take(
         }
     }
     listing.retain(|f| !quarantine.added.contains_key(&f.path));
+    // replaced by another bad file: quarantined again, not released
+    quarantine
+        .released
+        .retain(|path| !quarantine.added.contains_key(path));
     Ok(Inventory {
         listing,
         scans,

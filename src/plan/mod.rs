@@ -244,13 +244,10 @@ pub fn plan(
         }
     }
     if let Some(snapshot) = snapshot {
-        let set_aside =
-            |p: &str| quarantine.kept.contains_key(p) || quarantine.added.contains_key(p);
+        // (a quarantined file is never among them: only files no run has recorded are
+        // quarantined, see `compact::quarantinable`)
         for (partition, paths) in snapshot.pending_sources() {
-            if let Some(path) = paths
-                .iter()
-                .find(|p| !listed.contains_key(**p) && !set_aside(p))
-            {
+            if let Some(path) = paths.iter().find(|p| !listed.contains_key(**p)) {
                 return Err(Error::bad_input(
                     path,
                     format!(

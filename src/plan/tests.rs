@@ -244,10 +244,10 @@ fn a_changed_or_deleted_source_file_is_refused() {
         matches!(&err, Error::BadInput { reason, .. } if reason.contains("dt=2")),
         "{err}"
     );
-    // set aside by --quarantine after dt=1 took its rows: not missing, and dt=2 not dirty
+    // a file set aside by an earlier --quarantine is listed, and makes nothing dirty
     let mut quarantine = Quarantine::default();
     quarantine.kept.insert(
-        "a.parquet".into(),
+        "b.parquet".into(),
         QuarantinedFile {
             size: 100,
             e_tag: None,
@@ -259,14 +259,15 @@ fn a_changed_or_deleted_source_file_is_refused() {
     let p = plan(
         &def,
         Some(&snap),
-        &[],
+        &[listed("a.parquet", 100, 1)],
         &HashMap::new(),
         &quarantine,
         &Selection::default(),
     )
     .unwrap();
-    assert!(p.is_noop());
+    assert_eq!(p.partitions.len(), 1, "a.parquet still feeds dt=2");
     assert_eq!(p.quarantined.len(), 1);
+    assert_eq!(p.quarantined[0].path, "b.parquet");
     assert!(!p.quarantined[0].new);
 }
 

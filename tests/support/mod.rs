@@ -171,6 +171,12 @@ pub fn parquet_files(dir: &Path) -> Vec<PathBuf> {
 /// Overwrites bytes in the middle of `column`'s data in row group 0: the footer and
 /// the other columns stay readable, so the damage shows only when that column is read.
 pub fn corrupt_column(path: &Path, column: &str) {
+    corrupt_column_at(path, column, 0.5);
+}
+
+/// Overwrites 16 bytes of `column`'s chunk in row group 0 at `at` (0: its first page
+/// header, 0.5: the middle of its data).
+pub fn corrupt_column_at(path: &Path, column: &str, at: f64) {
     use parquet::file::reader::FileReader;
     let reader =
         parquet::file::reader::SerializedFileReader::new(std::fs::File::open(path).unwrap())
@@ -183,8 +189,8 @@ pub fn corrupt_column(path: &Path, column: &str) {
         .unwrap_or_else(|| panic!("no column {column}"));
     let (start, len) = chunk.byte_range();
     let mut bytes = std::fs::read(path).unwrap();
-    let middle = (start + len / 2) as usize;
-    for b in &mut bytes[middle..middle + 16.min(len as usize / 2)] {
+    let from = start as usize + (len as f64 * at) as usize;
+    for b in &mut bytes[from..from + 16.min(len as usize / 2)] {
         *b = 0xA5;
     }
     std::fs::write(path, bytes).unwrap();

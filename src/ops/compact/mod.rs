@@ -237,7 +237,11 @@ async fn attempt(
     let run = Arc::new(prepare(table, options, &inventory, &run_id)?);
     let result = execute(table, options, &plan, &inventory, run.clone(), progress).await;
     let written = run.written.lock().map(|w| w.clone()).unwrap_or_default();
-    let unreadable = run.unreadable.lock().map(|u| u.clone()).unwrap_or_default();
+    let unreadable = run
+        .unreadable
+        .lock()
+        .map(|mut u| std::mem::take(&mut *u))
+        .unwrap_or_default();
     // the spill folder goes now, whatever happened
     drop(run);
     let (outcomes, metrics) = match result {
@@ -246,9 +250,9 @@ async fn attempt(
             discard(table, &written).await;
             if options.on_bad == OnBadInput::Quarantine
                 && matches!(error, Error::BadInput { .. })
-                && !unreadable.is_empty()
+                && let Some(files) = quarantinable(table, &inventory, unreadable)
             {
-                return Ok(Attempt::SetAside(unreadable));
+                return Ok(Attempt::SetAside(files));
             }
             return Err(error);
         }
@@ -286,6 +290,36 @@ async fn attempt(
     report.metrics.requests =
         StoreRequests::since(table, requests_before, report.metrics.source_files_read);
     Ok(Attempt::Done(Box::new(report)))
+}
+
+/// The records for files found unreadable while reading them whole, or `None` when
+/// one cannot be quarantined: a file an earlier run already took rows from (for other
+/// partitions) would then look deleted or changed to every later run. It stops the
+/// run as without `--quarantine`, and the file must be restored.
+fn quarantinable(
+    table: &Table,
+    inventory: &Inventory,
+    unreadable: BTreeMap<String, Error>,
+) -> Option<BTreeMap<String, QuarantinedFile>> {
+    if unreadable.is_empty() {
+        return None;
+    }
+    let recorded = |path: &str| {
+        table
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| s.sources.contains_key(path))
+    };
+    unreadable
+        .into_iter()
+        .map(|(path, error)| {
+            let file = inventory.listing.iter().find(|f| f.path == path)?;
+            (!recorded(&path)).then(|| {
+                let record = plan::Quarantine::record(file, &error);
+                (path, record)
+            })
+        })
+        .collect()
 }
 
 fn planned_report(p: &PartitionPlan) -> PartitionReport {
@@ -347,15 +381,10 @@ async fn execute(
     );
     let reads = inputs.iter().cloned().map(|(ordinal, path, size)| {
         let (run, wanted) = (run.clone(), wanted.clone());
-        let listed = inventory.listing.get(ordinal).cloned();
         async move {
-            let routed = route_file(&run, &wanted, ordinal, &path, size).await;
-            if let (Err(error @ Error::BadInput { .. }), Some(file)) = (&routed, listed)
-                && let Ok(mut unreadable) = run.unreadable.lock()
-            {
-                unreadable.insert(path, plan::Quarantine::record(&file, error));
-            }
-            routed
+            route_file(&run, &wanted, ordinal, &path, size)
+                .await
+                .inspect_err(|e| run.note_unreadable(&path, e))
         }
     });
     run_all(options.jobs, reads, |size| progress.advance(*size)).await?;

@@ -17,7 +17,7 @@ use crate::exec::write::{FileSizing, WriteRequest, undictionaried_columns, write
 use crate::exec::{Router, read};
 use crate::model::definition::{DedupRule, TableDefinition};
 use crate::model::schema::conform_batch;
-use crate::model::snapshot::{PartitionState, QuarantinedFile};
+use crate::model::snapshot::PartitionState;
 use crate::ops::Table;
 use crate::ops::inventory::Inventory;
 use crate::plan::PartitionPlan;
@@ -107,8 +107,8 @@ pub(super) struct Run {
     merge_share: usize,
     /// Folders this run may have written into, for cleanup after a failure.
     pub(super) written: Mutex<Vec<String>>,
-    /// Source files found unreadable while routing, by relative path.
-    pub(super) unreadable: Mutex<BTreeMap<String, QuarantinedFile>>,
+    /// Source files found unreadable while reading them whole, by relative path.
+    pub(super) unreadable: Mutex<BTreeMap<String, Error>>,
     pub(super) sorted_externally: AtomicUsize,
     pub(super) folded: AtomicUsize,
     /// Rows and bytes of whole batches as decoded, for estimating rows not yet read.
@@ -122,6 +122,25 @@ impl Run {
             .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
         self.decoded_bytes
             .fetch_add(batch_bytes(batch) as u64, Ordering::Relaxed);
+    }
+
+    /// Remembers that the source file at `path` could not be read (for `--quarantine`).
+    pub(super) fn note_unreadable(&self, path: &str, error: &Error) {
+        if let Error::BadInput {
+            file,
+            column,
+            reason,
+        } = error
+            && let Ok(mut unreadable) = self.unreadable.lock()
+        {
+            unreadable
+                .entry(path.to_string())
+                .or_insert_with(|| Error::BadInput {
+                    file: file.clone(),
+                    column: column.clone(),
+                    reason: reason.clone(),
+                });
+        }
     }
 
     /// In-memory bytes per row of the rows decoded so far.
@@ -226,23 +245,28 @@ async fn read_again(
     file: &Reread,
     mut each: impl FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
-    let opened = read::open(&run.source, &file.path, file.size).await?;
     let (mut offset, mut found) = (0u64, 0u64);
-    opened
-        .read_each(None, |batch| {
-            let first = offset;
-            offset += batch.num_rows() as u64;
-            for (to, rows) in run.router.route(&batch, &file.path)? {
-                if to == partition {
-                    let numbers = (first..offset).map(|p| new_delivery(file.ordinal, p));
-                    let numbered = number_rows(run, &batch, numbers, &file.path)?;
-                    found += rows.len() as u64;
-                    each(take_record_batch(&numbered, &UInt32Array::from(rows))?)?;
+    let read = async {
+        let opened = read::open(&run.source, &file.path, file.size).await?;
+        opened
+            .read_each(None, |batch| {
+                let first = offset;
+                offset += batch.num_rows() as u64;
+                for (to, rows) in run.router.route(&batch, &file.path)? {
+                    if to == partition {
+                        let numbers = (first..offset).map(|p| new_delivery(file.ordinal, p));
+                        let numbered = number_rows(run, &batch, numbers, &file.path)?;
+                        found += rows.len() as u64;
+                        each(take_record_batch(&numbered, &UInt32Array::from(rows))?)?;
+                    }
                 }
-            }
-            Ok(())
-        })
-        .await?;
+                Ok(())
+            })
+            .await
+    };
+    // the rows of a file's main partition are read whole only here
+    read.await
+        .inspect_err(|e| run.note_unreadable(&file.path, e))?;
     if found != file.rows {
         return Err(Error::bad_input(
             run.source.display(&file.path),
