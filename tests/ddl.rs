@@ -499,7 +499,7 @@ fn fixture_ddl_matches_the_reviewed_golden_files() {
     let fixture = dir.path().join("fixtures/events");
     std::fs::create_dir_all(fixture.join("raw")).unwrap();
     let source = repo().join("fixtures/events");
-    for entry in walk(&source.join("raw")) {
+    for entry in crate::support::tree(&source.join("raw")).into_keys() {
         let to = fixture.join(entry.strip_prefix(&source).unwrap());
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(&entry, &to).unwrap();
@@ -528,19 +528,6 @@ fn fixture_ddl_matches_the_reviewed_golden_files() {
         stale.is_empty(),
         "DDL differs from fixtures/events/ddl/ for {stale:?}: review the change, then rerun with LAKETIDY_BLESS=1"
     );
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[test]

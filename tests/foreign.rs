@@ -44,7 +44,7 @@ fn written(raw: &Path) -> Written {
         physical: BTreeSet::new(),
         codecs: BTreeSet::new(),
     };
-    for entry in walkdir(raw) {
+    for entry in crate::support::tree(raw).into_keys() {
         let relative = entry
             .strip_prefix(raw)
             .unwrap()
@@ -73,19 +73,6 @@ fn written(raw: &Path) -> Written {
 fn codec_name(codec: Compression) -> String {
     let name = format!("{codec:?}");
     name.split('(').next().unwrap_or_default().to_string()
-}
-
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walkdir(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// Writes the lake, compacts it, checks the rows, and that a second run has nothing to do.

@@ -129,22 +129,15 @@ fn with_manifest(args: &[&str], manifest: &str) -> Run {
     laketidy(&all)
 }
 
-fn compact_and_check(t: &S3Table, manifest: &str) {
-    let report = with_manifest(&["compact", &t.definition, "--output", "json"], manifest)
-        .ok()
-        .json();
-    assert_eq!(report["status"], "committed");
+/// Downloads the live files (`files`) and checks them against the generated lake;
+/// returns their URLs.
+fn check_live_files(t: &S3Table, manifest: &str) -> Vec<String> {
     let urls: Vec<String> = with_manifest(&["files", &t.definition], manifest)
         .ok()
         .stdout
         .lines()
         .map(str::to_string)
         .collect();
-    assert!(
-        urls.iter()
-            .all(|u| u.starts_with(&format!("s3://laketidy-lake/{}/dt=", t.id))),
-        "{urls:?}"
-    );
     let local = download(
         &urls,
         &bucket("laketidy-lake"),
@@ -152,6 +145,20 @@ fn compact_and_check(t: &S3Table, manifest: &str) {
         &t.local.join("download"),
     );
     check_lake(&local, &t.lake, &t.lake.expected(t.lake.params.hours));
+    urls
+}
+
+fn compact_and_check(t: &S3Table, manifest: &str) {
+    let report = with_manifest(&["compact", &t.definition, "--output", "json"], manifest)
+        .ok()
+        .json();
+    assert_eq!(report["status"], "committed");
+    let urls = check_live_files(t, manifest);
+    assert!(
+        urls.iter()
+            .all(|u| u.starts_with(&format!("s3://laketidy-lake/{}/dt=", t.id))),
+        "{urls:?}"
+    );
     with_manifest(&["verify", &t.definition], manifest).ok();
     let inspected = laketidy(&[
         "inspect",
@@ -623,19 +630,7 @@ fn a_broken_object_is_quarantined_in_the_dynamodb_manifest() {
         doc["quarantined"][0]["path"],
         "dt=2024-03-01/hour=09/events+7+cut.parquet"
     );
-    let urls: Vec<String> = with_manifest(&["files", &t.definition], &manifest)
-        .ok()
-        .stdout
-        .lines()
-        .map(str::to_string)
-        .collect();
-    let local = download(
-        &urls,
-        &bucket("laketidy-lake"),
-        "laketidy-lake",
-        &t.local.join("download"),
-    );
-    check_lake(&local, &t.lake, &t.lake.expected(t.lake.params.hours));
+    check_live_files(&t, &manifest);
 
     for command in ["plan", "verify"] {
         let listed = with_manifest(&[command, &t.definition, "--output", "json"], &manifest)

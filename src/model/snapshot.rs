@@ -123,6 +123,11 @@ pub struct SourceRecord {
     pub feeds: BTreeMap<String, u64>,
 }
 
+/// Now, as the manifest writes times: RFC 3339 UTC with milliseconds.
+pub fn timestamp_now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CommitInfo {
     /// RFC 3339 UTC.

@@ -77,10 +77,6 @@ pub async fn take(
         Some(encoded) => schema::decode_schema(encoded).map_err(Error::Manifest)?,
         None => Schema::empty(),
     };
-    let by_path: HashMap<String, ListedFile> = listing
-        .iter()
-        .map(|f| (f.path.clone(), f.clone()))
-        .collect();
     let mut scans = HashMap::new();
     // in delivery order, so that the earliest file's column types win
     for (path, outcome) in scanned {
@@ -94,7 +90,7 @@ pub async fn take(
                 scans.insert(path, found);
             }
             Err(error) if on_bad == OnBadInput::Quarantine => {
-                if let Some(file) = by_path.get(&path) {
+                if let Some(file) = listing.iter().find(|f| f.path == path) {
                     quarantine
                         .added
                         .insert(path.clone(), Quarantine::record(file, &error));

@@ -227,7 +227,7 @@ pub fn commit_info(operation: &str, run_id: &str, metrics: serde_json::Value) ->
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "unknown-host".into());
     CommitInfo {
-        timestamp: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        timestamp: crate::model::snapshot::timestamp_now(),
         operation: operation.to_string(),
         writer: format!("laketidy/{}@{host}", env!("CARGO_PKG_VERSION")),
         run_id: run_id.to_string(),

@@ -80,7 +80,7 @@ impl Quarantine {
             e_tag: file.e_tag.clone(),
             column,
             reason,
-            since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            since: crate::model::snapshot::timestamp_now(),
         }
     }
 }

@@ -10,6 +10,23 @@ fn definition() -> TableDefinition {
     .unwrap()
 }
 
+/// The plan with no quarantine and every partition selected.
+fn plan_all(
+    def: &TableDefinition,
+    snapshot: Option<&Snapshot>,
+    listing: &[ListedFile],
+    scans: &HashMap<String, ScannedFile>,
+) -> Result<Plan> {
+    plan(
+        def,
+        snapshot,
+        listing,
+        scans,
+        &Quarantine::default(),
+        &Selection::default(),
+    )
+}
+
 fn listed(path: &str, size: u64, at: i64) -> ListedFile {
     ListedFile {
         path: path.into(),
@@ -98,15 +115,7 @@ fn first_run_makes_every_fed_partition_dirty_in_path_order() {
         ("h=2/b.parquet".to_string(), scan(&[("dt=2", 4)])),
     ]);
     assert_eq!(files_to_scan(&listing, None).len(), 2);
-    let p = plan(
-        &def,
-        None,
-        &listing,
-        &scans,
-        &Quarantine::default(),
-        &Selection::default(),
-    )
-    .unwrap();
+    let p = plan_all(&def, None, &listing, &scans).unwrap();
     let parts: Vec<_> = p
         .partitions
         .iter()
@@ -146,15 +155,7 @@ fn late_rows_dirty_only_the_partitions_they_feed() {
         "h=3/late.parquet".to_string(),
         scan(&[("dt=1", 2), ("dt=3", 5)]),
     )]);
-    let p = plan(
-        &def,
-        Some(&snap),
-        &listing,
-        &scans,
-        &Quarantine::default(),
-        &Selection::default(),
-    )
-    .unwrap();
+    let p = plan_all(&def, Some(&snap), &listing, &scans).unwrap();
     let parts: Vec<_> = p
         .partitions
         .iter()
@@ -174,15 +175,7 @@ fn partly_consumed_files_stay_pending_where_not_consumed() {
         &[("dt=1", &["a.parquet"])],
     );
     let listing = vec![listed("a.parquet", 100, 1)];
-    let p = plan(
-        &def,
-        Some(&snap),
-        &listing,
-        &HashMap::new(),
-        &Quarantine::default(),
-        &Selection::default(),
-    )
-    .unwrap();
+    let p = plan_all(&def, Some(&snap), &listing, &HashMap::new()).unwrap();
     assert_eq!(p.partitions.len(), 1);
     assert_eq!(p.partitions[0].partition, "dt=2");
     assert_eq!(p.partitions[0].new_rows, 4);
@@ -197,13 +190,11 @@ fn nothing_pending_is_a_noop() {
         &[("a.parquet", 100, &[("dt=1", 3)])],
         &[("dt=1", &["a.parquet"])],
     );
-    let p = plan(
+    let p = plan_all(
         &def,
         Some(&snap),
         &[listed("a.parquet", 100, 1)],
         &HashMap::new(),
-        &Quarantine::default(),
-        &Selection::default(),
     )
     .unwrap();
     assert!(p.is_noop());
@@ -218,28 +209,18 @@ fn a_changed_or_deleted_source_file_is_refused() {
         &[("a.parquet", 100, &[("dt=1", 3), ("dt=2", 1)])],
         &[("dt=1", &["a.parquet"])],
     );
-    let err = plan(
+    let err = plan_all(
         &def,
         Some(&snap),
         &[listed("a.parquet", 120, 1)],
         &HashMap::new(),
-        &Quarantine::default(),
-        &Selection::default(),
     )
     .unwrap_err();
     assert!(
         matches!(&err, Error::BadInput { file, reason, .. } if file == "a.parquet" && reason.contains("100 bytes then, 120 now")),
         "{err}"
     );
-    let err = plan(
-        &def,
-        Some(&snap),
-        &[],
-        &HashMap::new(),
-        &Quarantine::default(),
-        &Selection::default(),
-    )
-    .unwrap_err();
+    let err = plan_all(&def, Some(&snap), &[], &HashMap::new()).unwrap_err();
     assert!(
         matches!(&err, Error::BadInput { reason, .. } if reason.contains("dt=2")),
         "{err}"
@@ -357,15 +338,7 @@ fn output_estimate_follows_the_target_size() {
     let def = definition(); // 1000-byte target
     let listing = vec![listed("a.parquet", 3000, 1)];
     let scans = HashMap::from([("a.parquet".to_string(), scan(&[("x=1", 30), ("x=2", 10)]))]);
-    let p = plan(
-        &def,
-        None,
-        &listing,
-        &scans,
-        &Quarantine::default(),
-        &Selection::default(),
-    )
-    .unwrap();
+    let p = plan_all(&def, None, &listing, &scans).unwrap();
     assert_eq!(p.partitions[0].estimated_output_bytes, 2250);
     assert_eq!(p.partitions[0].estimated_output_files, 3);
     assert_eq!(p.partitions[1].estimated_output_files, 1);
@@ -376,15 +349,7 @@ fn stale_partitions_are_reported_after_a_sort_key_change() {
     let def = definition();
     let mut snap = snapshot_with(&def, &[], &[("dt=1", &[])]);
     snap.partitions.get_mut("dt=1").unwrap().sort_by = vec!["other".into()];
-    let p = plan(
-        &def,
-        Some(&snap),
-        &[],
-        &HashMap::new(),
-        &Quarantine::default(),
-        &Selection::default(),
-    )
-    .unwrap();
+    let p = plan_all(&def, Some(&snap), &[], &HashMap::new()).unwrap();
     assert_eq!(p.stale_partitions.len(), 1);
     assert!(p.stale_partitions[0].reason.contains("[other]"));
 }

@@ -258,7 +258,7 @@ async fn attempt(
         }
     };
     report.metrics = Metrics {
-        files_quarantined: plan.quarantine.added.len(),
+        files_quarantined: report.metrics.files_quarantined,
         ..metrics
     };
     report.metrics.duration_ms = started.elapsed().as_millis() as u64;
