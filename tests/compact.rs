@@ -246,3 +246,108 @@ fn history_and_files_by_version() {
     let by_name = laketidy(&["files", "events", "--manifest", &manifest]).ok();
     assert_eq!(by_name.stdout.lines().count(), ws.live_files().len());
 }
+
+/// Delta files of each partition among the live files.
+fn deltas_per_partition(live: &[String]) -> std::collections::BTreeMap<String, usize> {
+    let mut deltas = std::collections::BTreeMap::new();
+    for file in live {
+        let path = std::path::Path::new(file);
+        let name = path.file_name().unwrap().to_string_lossy();
+        if name.starts_with("delta-") {
+            *deltas
+                .entry(crate::support::check::partition_in_path(path))
+                .or_insert(0) += 1;
+        }
+    }
+    deltas
+}
+
+#[test]
+fn late_hours_are_patched_in_as_bounded_deltas_and_the_lake_stays_correct() {
+    let ws = Workspace::new("128MiB");
+    // 40,000 rows per hour: a partition's file holds three row groups
+    let lake = Lake::generate(Params {
+        rows: 360_000,
+        rows_per_file: 2_000,
+        hours: 9,
+        evolve_hour: 0,
+        ..Params::default()
+    });
+    let compact = |ws: &Workspace| {
+        let report = laketidy(&["compact", ws.def(), "--output", "json"])
+            .ok()
+            .json();
+        report["metrics"].clone()
+    };
+    // arrival hour 4 arrives in three parts: 12 files, one more, then the rest
+    lake.write(&ws.raw, 0..5);
+    let last = ws.raw.join(crate::support::lakegen::partition_of(
+        crate::support::lakegen::START_US + 4 * crate::support::lakegen::HOUR_US,
+    ));
+    let held = ws.root.join("held");
+    std::fs::create_dir_all(&held).unwrap();
+    let mut hour_4: Vec<_> = parquet_files(&last)
+        .into_iter()
+        .filter(|f| !f.to_string_lossy().contains("_temporary"))
+        .collect();
+    hour_4.sort();
+    for file in &hour_4[12..] {
+        std::fs::rename(file, held.join(file.file_name().unwrap())).unwrap();
+    }
+    compact(&ws);
+    let restore = |files: &[std::path::PathBuf]| {
+        for file in files {
+            std::fs::rename(held.join(file.file_name().unwrap()), file).unwrap();
+        }
+    };
+
+    // a few new rows for a partition written under today's rules: patched in
+    restore(&hour_4[12..13]);
+    let metrics = compact(&ws);
+    assert!(
+        metrics["partitions_patched"].as_u64().unwrap() >= 1,
+        "{metrics}"
+    );
+    let patched = deltas_per_partition(&ws.live_files());
+    assert!(
+        !patched.is_empty(),
+        "a delta file beside the partition's files"
+    );
+
+    // many new rows for a partition that holds a delta: rewritten whole, sorting
+    // its current files with the new rows, and without deltas afterwards
+    restore(&hour_4[13..]);
+    let metrics = compact(&ws);
+    assert_eq!(metrics["partitions_folded"], 0, "{metrics}");
+    let hour_4_partition = crate::support::check::partition_in_path(&hour_4[0]);
+    let deltas = deltas_per_partition(&ws.live_files());
+    assert!(!deltas.contains_key(&hour_4_partition), "{deltas:?}");
+    check_lake(&ws.live_files(), &lake, &lake.expected(5));
+
+    // then one arrival hour at a time: late events reach back into every earlier
+    // partition, which gets a delta each hour until the fifth merges them
+    let (mut copied, mut reencoded, mut merged) = (0, 0, 0);
+    for hour in 5..lake.params.hours {
+        lake.write(&ws.raw, hour..hour + 1);
+        let metrics = compact(&ws);
+        copied += metrics["row_groups_copied"].as_u64().unwrap();
+        reencoded += metrics["row_groups_reencoded"].as_u64().unwrap();
+        merged += metrics["partitions_deltas_merged"].as_u64().unwrap();
+        let live = ws.live_files();
+        let deltas = deltas_per_partition(&live);
+        assert!(deltas.values().all(|&n| n <= 4), "hour {hour}: {deltas:?}");
+        check_lake(&live, &lake, &lake.expected(hour + 1));
+    }
+    assert!(
+        copied > 0 && reencoded > 0,
+        "copied {copied}, reencoded {reencoded}"
+    );
+    assert!(
+        merged > 0,
+        "five deltas for one partition are merged into one"
+    );
+    laketidy(&["verify", ws.def()]).ok();
+    // nothing left to do
+    let metrics = compact(&ws);
+    assert_eq!(metrics["partitions_rewritten"], 0, "{metrics}");
+}

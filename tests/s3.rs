@@ -98,14 +98,21 @@ struct S3Table {
 }
 
 fn s3_table(rows: usize) -> S3Table {
-    let dir = tempfile::tempdir().unwrap();
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let lake = Lake::generate(Params {
+    let params = Params {
         rows,
         ..Params::default()
-    });
+    };
+    let hours = params.hours;
+    s3_table_with(params, hours)
+}
+
+/// A table whose source holds the first `hours` arrival hours of a lake.
+fn s3_table_with(params: Params, hours: u32) -> S3Table {
+    let dir = tempfile::tempdir().unwrap();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let lake = Lake::generate(params);
     let raw = dir.path().join("raw");
-    lake.write(&raw, 0..lake.params.hours);
+    lake.write(&raw, 0..hours);
     upload(&raw, &bucket("laketidy-raw"), &id);
     let definition = dir.path().join("events.json");
     let json = crate::support::lakegen::definition_json(
@@ -642,4 +649,38 @@ fn a_broken_object_is_quarantined_in_the_dynamodb_manifest() {
         .ok()
         .json();
     assert_eq!(again["status"], "nothing_to_do");
+}
+
+#[test]
+fn a_late_hour_is_patched_in_on_s3_with_ranged_reads_and_no_copy_requests() {
+    // 30,000 rows per hour: partitions of two row groups
+    let params = Params {
+        rows: 120_000,
+        rows_per_file: 3_000,
+        hours: 4,
+        evolve_hour: 0,
+        ..Params::default()
+    };
+    let t = s3_table_with(params, 3);
+    let manifest = format!("s3://laketidy-manifest/{}/", t.id);
+    with_manifest(&["compact", &t.definition], &manifest).ok();
+    let raw = t.local.join("raw-last-hour");
+    t.lake.write(&raw, 3..4);
+    upload(&raw, &bucket("laketidy-raw"), &t.id);
+    let report = with_manifest(&["compact", &t.definition, "--output", "json"], &manifest)
+        .ok()
+        .json();
+    let metrics = &report["metrics"];
+    assert!(
+        metrics["partitions_patched"].as_u64().unwrap() > 0,
+        "{metrics}"
+    );
+    assert!(
+        metrics["row_groups_copied"].as_u64().unwrap() > 0,
+        "{metrics}"
+    );
+    assert_eq!(metrics["requests"]["target"]["copy"], 0, "{metrics}");
+    let urls = check_live_files(&t, &manifest);
+    assert!(urls.iter().any(|u| u.contains("/delta-")), "{urls:?}");
+    with_manifest(&["verify", &t.definition], &manifest).ok();
 }

@@ -72,17 +72,19 @@ pub fn fold(
     })
 }
 
-struct Probe {
+/// Which current rows and which new rows a dedup rule drops.
+pub struct Probe {
     /// Per current batch, the rows a new row replaces (ascending).
-    superseded: Vec<Vec<usize>>,
+    pub superseded: Vec<Vec<usize>>,
     /// Per new row, whether a current row beats it.
-    fresh_lost: Vec<bool>,
-    duplicates: u64,
+    pub fresh_lost: Vec<bool>,
+    pub duplicates: u64,
 }
 
 /// Looks up every current row's key among the new rows' keys; the rule decides which
-/// of each matching pair stays. Only the new keys are hashed into a table.
-fn probe(
+/// of each matching pair stays. Only the new keys are hashed into a table, and only
+/// the key and `order_by` columns of the current rows are looked at.
+pub fn probe(
     current: &[RecordBatch],
     fresh: &RecordBatch,
     rule: &DedupRule,

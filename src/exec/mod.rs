@@ -6,9 +6,11 @@ pub mod buckets;
 pub mod external;
 pub mod fold;
 pub mod merge;
+pub mod patch;
 pub mod read;
 pub mod route;
 pub mod spill;
+pub mod splice;
 pub mod tasks;
 pub mod write;
 

@@ -16,7 +16,7 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
 use std::ops::Range;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -59,24 +59,40 @@ impl OpenFile {
 
     /// Reads only the rows at these positions (ascending, within the file).
     pub fn only_rows(mut self, positions: &[u64]) -> Self {
-        let mut selectors = Vec::new();
-        let mut at = 0u64;
-        for &p in positions {
-            if p > at {
-                selectors.push(RowSelector::skip((p - at) as usize));
-            }
-            selectors.push(RowSelector::select(1));
-            at = p + 1;
-        }
-        let total = self.num_rows();
-        if total > at {
-            selectors.push(RowSelector::skip((total - at) as usize));
-        }
-        self.builder = self
-            .builder
-            .with_row_selection(RowSelection::from(selectors));
+        let selection = selection(positions, self.num_rows(), true);
+        self.builder = self.builder.with_row_selection(selection);
         self.expected_rows = positions.len() as i64;
         self
+    }
+
+    /// Reads only row group `group`, without the rows at these positions (ascending,
+    /// within the group).
+    pub fn row_group_without(mut self, group: usize, positions: &[u64]) -> Self {
+        let rows = self.metadata().row_group(group).num_rows().max(0) as u64;
+        let selection = selection(positions, rows, false);
+        self.builder = self
+            .builder
+            .with_row_groups(vec![group])
+            .with_row_selection(selection);
+        self.expected_rows = (rows - positions.len() as u64) as i64;
+        self
+    }
+
+    /// The file's footer.
+    pub fn metadata(&self) -> &Arc<ParquetMetaData> {
+        self.metadata.metadata()
+    }
+
+    /// Bytes `range` of the file, as read for its pages. The future holds no borrow
+    /// of the file, which is not `Sync`.
+    pub fn fetch(&self, range: Range<u64>) -> impl Future<Output = Result<Bytes>> + use<> {
+        let (mut reader, display) = (self.reader.clone(), self.display.clone());
+        async move {
+            reader
+                .get_bytes(range)
+                .await
+                .map_err(|e| classify(&display, e))
+        }
     }
 
     /// Reads all rows, or only the named top-level columns that the file has.
@@ -128,8 +144,50 @@ impl OpenFile {
     }
 }
 
+/// Rows `positions` (ascending, below `total`) picked out of `total`, or left out.
+fn selection(positions: &[u64], total: u64, picked: bool) -> RowSelection {
+    // `positions` are selected when picked, skipped when left out; the rest the other way
+    let chosen = |rows| match picked {
+        true => RowSelector::select(rows),
+        false => RowSelector::skip(rows),
+    };
+    let others = |rows| match picked {
+        true => RowSelector::skip(rows),
+        false => RowSelector::select(rows),
+    };
+    let mut selectors = Vec::new();
+    let mut at = 0u64;
+    for &p in positions {
+        if p > at {
+            selectors.push(others((p - at) as usize));
+        }
+        selectors.push(chosen(1));
+        at = p + 1;
+    }
+    if total > at {
+        selectors.push(others((total - at) as usize));
+    }
+    RowSelection::from(selectors)
+}
+
 /// Opens a file of `size` bytes at a location-relative path.
 pub async fn open(location: &Location, relative: &str, size: u64) -> Result<OpenFile> {
+    open_with(location, relative, size, ArrowReaderOptions::new()).await
+}
+
+/// Opens a file with its page index (column and offset indexes) loaded as well, so
+/// that row groups copied out of it keep theirs.
+pub async fn open_indexed(location: &Location, relative: &str, size: u64) -> Result<OpenFile> {
+    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+    open_with(location, relative, size, options).await
+}
+
+async fn open_with(
+    location: &Location,
+    relative: &str,
+    size: u64,
+    options: ArrowReaderOptions,
+) -> Result<OpenFile> {
     let display = location.display(relative);
     if size == 0 {
         return Err(Error::bad_input(
@@ -143,7 +201,7 @@ pub async fn open(location: &Location, relative: &str, size: u64) -> Result<Open
         size,
         whole: Arc::new(OnceCell::new()),
     };
-    let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new())
+    let metadata = ArrowReaderMetadata::load_async(&mut reader, options)
         .await
         .and_then(int96_as_micros)
         .map_err(|e| classify(&display, e))?;

@@ -16,7 +16,11 @@ use parquet::file::metadata::{ParquetMetaData, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-const MAX_ROW_GROUP_ROWS: usize = 1 << 20;
+/// Rows per row group. Smaller than a partition, so that an incremental run that
+/// drops a few superseded rows re-encodes only the row groups holding them and
+/// copies the others as they are (see `splice`); large enough that readers still
+/// get long column chunks.
+const MAX_ROW_GROUP_ROWS: usize = 1 << 14;
 const MAX_ROW_GROUP_BYTES: usize = 128 << 20;
 
 pub struct FileSizing {
@@ -35,6 +39,15 @@ pub struct WriteRequest<'a> {
     /// dictionary for them would be built only to be thrown away.
     pub plain_columns: Vec<ColumnPath>,
     pub sizing: FileSizing,
+    /// Names of the files written: `part` for a partition's sorted files, `delta`
+    /// for new rows written beside them; numbered from `first_number`.
+    pub name_prefix: &'static str,
+    pub first_number: usize,
+}
+
+/// The name of a data file inside its run folder, e.g. `part-00003.parquet`.
+pub fn file_name(prefix: &str, number: usize) -> String {
+    format!("{prefix}-{number:05}.parquet")
 }
 
 /// A file being written.
@@ -56,12 +69,7 @@ pub async fn write_sorted(
     total_rows: u64,
     batches: impl Iterator<Item = Result<RecordBatch>>,
 ) -> Result<Vec<DataFile>> {
-    let props = writer_properties(
-        schema,
-        request.compression,
-        request.sort_by,
-        &request.plain_columns,
-    );
+    let props = writer_properties(schema, &request);
     let mut files = Vec::new();
     let mut done_rows = 0u64;
     let mut bytes_per_row = request.sizing.bytes_per_row.max(1.0);
@@ -77,7 +85,8 @@ pub async fn write_sorted(
                         / request.sizing.target_file_size as f64)
                         .ceil()
                         .max(1.0);
-                    let relative = format!("{}/part-{:05}.parquet", request.folder, files.len());
+                    let name = file_name(request.name_prefix, request.first_number + files.len());
+                    let relative = format!("{}/{name}", request.folder);
                     let sink = BufWriter::new(
                         request.target.store.clone(),
                         request.target.to_store(&relative),
@@ -136,13 +145,10 @@ async fn finish(file: OpenFile, sort_by: &[String]) -> Result<DataFile> {
     })
 }
 
-fn writer_properties(
-    schema: &Schema,
-    compression: Compression,
-    sort_by: &[String],
-    plain_columns: &[ColumnPath],
-) -> WriterProperties {
-    let sorting = sort_by
+/// How every data file of a request is encoded (also row groups spliced into a copy).
+pub(super) fn writer_properties(schema: &Schema, request: &WriteRequest) -> WriterProperties {
+    let sorting = request
+        .sort_by
         .iter()
         .map(|name| {
             let index = schema.index_of(name).ok()?;
@@ -158,11 +164,11 @@ fn writer_properties(
         })
         .collect::<Option<Vec<_>>>();
     let mut builder = WriterProperties::builder();
-    for column in plain_columns {
+    for column in &request.plain_columns {
         builder = builder.set_column_dictionary_enabled(column.clone(), false);
     }
     builder
-        .set_compression(compression)
+        .set_compression(request.compression)
         .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
         .set_max_row_group_bytes(Some(MAX_ROW_GROUP_BYTES))
         .set_statistics_enabled(EnabledStatistics::Page)

@@ -87,6 +87,16 @@ pub struct Metrics {
     /// Partitions whose new rows were merged into their sorted current rows, instead
     /// of sorting all of them again.
     pub partitions_folded: usize,
+    /// Partitions whose new rows went into a delta file beside their current files,
+    /// which were written again without the rows the new ones superseded.
+    pub partitions_patched: usize,
+    /// Patched partitions whose delta files were merged into one, with the new rows.
+    pub partitions_deltas_merged: usize,
+    /// Row groups of patched partitions copied as they were encoded.
+    pub row_groups_copied: usize,
+    /// Row groups of patched partitions decoded and encoded again, because they lost
+    /// superseded rows.
+    pub row_groups_reencoded: usize,
     /// Source files this run set aside as unreadable (`--quarantine`).
     pub files_quarantined: usize,
     /// Requests this run made to the source and target stores.
@@ -423,6 +433,10 @@ async fn execute(
     metrics.bytes_spilled = run.spill.bytes_spilled();
     metrics.partitions_sorted_externally = run.sorted_externally.load(Ordering::Relaxed);
     metrics.partitions_folded = run.folded.load(Ordering::Relaxed);
+    metrics.partitions_patched = run.patched.load(Ordering::Relaxed);
+    metrics.partitions_deltas_merged = run.deltas_merged.load(Ordering::Relaxed);
+    metrics.row_groups_copied = run.row_groups_copied.load(Ordering::Relaxed);
+    metrics.row_groups_reencoded = run.row_groups_reencoded.load(Ordering::Relaxed);
     Ok((outcomes, metrics))
 }
 

@@ -5,12 +5,13 @@
 
 use super::{CompactOptions, Outcome, PartitionReport};
 use crate::error::{Error, Result};
-use crate::exec::buckets::{Buckets, Reread};
+use crate::exec::buckets::{Buckets, Reread, Routed};
 use crate::exec::external::RunBuilder;
 use crate::exec::fold::fold;
 use crate::exec::merge::{
     add_deliveries, add_delivery, current_delivery, new_delivery, sort_batches, with_delivery_field,
 };
+use crate::exec::patch::{PART_PREFIX, choose_patch, is_delta};
 use crate::exec::route::locate_rows;
 use crate::exec::spill::{SpillDir, batch_bytes};
 use crate::exec::write::{FileSizing, WriteRequest, undictionaried_columns, write_sorted};
@@ -31,11 +32,18 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
+mod patch;
+use patch::{patch, splicable};
+
 /// Shares of the memory limit: routed rows waiting for their partition, and
 /// partitions being merged. The rest is headroom for decoding, encoding and the
 /// allocator, which the accounting does not see.
 const ROUTING_SHARE_PERCENT: usize = 25;
 const MERGE_SHARE_PERCENT: usize = 30;
+
+/// What the key and order columns of one current row weigh in memory, for the
+/// probe of a patch (a UUID-sized key and a timestamp, with offsets).
+const KEY_BYTES_PER_ROW: u64 = 64;
 
 /// Rows handed to the Parquet writer at a time.
 const WRITE_CHUNK_ROWS: usize = 64 * 1024;
@@ -82,6 +90,10 @@ pub(super) fn prepare(
         unreadable: Mutex::new(BTreeMap::new()),
         sorted_externally: AtomicUsize::new(0),
         folded: AtomicUsize::new(0),
+        patched: AtomicUsize::new(0),
+        deltas_merged: AtomicUsize::new(0),
+        row_groups_copied: AtomicUsize::new(0),
+        row_groups_reencoded: AtomicUsize::new(0),
         decoded_rows: AtomicU64::new(0),
         decoded_bytes: AtomicU64::new(0),
     })
@@ -111,6 +123,10 @@ pub(super) struct Run {
     pub(super) unreadable: Mutex<BTreeMap<String, Error>>,
     pub(super) sorted_externally: AtomicUsize,
     pub(super) folded: AtomicUsize,
+    pub(super) patched: AtomicUsize,
+    pub(super) deltas_merged: AtomicUsize,
+    pub(super) row_groups_copied: AtomicUsize,
+    pub(super) row_groups_reencoded: AtomicUsize,
     /// Rows and bytes of whole batches as decoded, for estimating rows not yet read.
     decoded_rows: AtomicU64,
     decoded_bytes: AtomicU64,
@@ -320,7 +336,9 @@ impl Rules {
 
 /// Rewrites one partition: its current rows and its routed new rows, deduplicated,
 /// sorted and written to a fresh folder. In memory when they fit the partition's
-/// share of the memory limit, else through sorted runs on disk.
+/// share of the memory limit, else through sorted runs on disk; or, when a few new
+/// rows meet current files written under today's rules, patched in (see
+/// `exec::patch`).
 pub(super) async fn rewrite_partition(
     run: &Run,
     partition: PartitionPlan,
@@ -330,29 +348,33 @@ pub(super) async fn rewrite_partition(
     let routed = run.buckets.take(&partition.partition)?;
     let rereads = routed.rereads.clone();
     // decoded size of rows not yet read: as routed rows weigh, else ~4× on disk
-    let reread_rows: u64 = rereads.iter().map(|r| r.rows).sum();
-    let unread_bytes = match bytes_per_row {
-        Some(per_row) => ((partition.current_rows + reread_rows) as f64 * per_row) as u64,
-        None => (partition.current_bytes + rereads.iter().map(|r| r.size).sum::<u64>()) * 4,
+    let unread = |rows: u64, on_disk: u64| match bytes_per_row {
+        Some(per_row) => (rows as f64 * per_row) as u64,
+        None => on_disk * 4,
     };
-    let total_bytes = routed.bytes + unread_bytes;
+    let reread_bytes = unread(
+        rereads.iter().map(|r| r.rows).sum(),
+        rereads.iter().map(|r| r.size).sum(),
+    );
+    let new_bytes = routed.bytes + reread_bytes;
+    let total_bytes = new_bytes + unread(partition.current_rows, partition.current_bytes);
     // current files written under today's rules are sorted and deduplicated already
-    let foldable = !partition.current_files.is_empty()
+    let rules_hold = !partition.current_files.is_empty()
         && before
             .as_ref()
             .is_some_and(|b| b.stale_reasons(&run.definition).is_empty());
+    // after a patch a partition is no longer one sorted sequence, which folding needs
+    let foldable = rules_hold && !partition.current_files.iter().any(|f| is_delta(&f.path));
     // rows are sorted or folded where they lie and copied out a chunk at a time:
     // the rows once, plus keys, a chunk and the writer's pages
     let needed = total_bytes.saturating_mul(3) as usize / 2;
-    // each of the `--jobs` rewrites at once gets an equal share: a partition that
-    // took the whole budget would leave the other cores idle while it sorts
-    let in_memory = needed <= run.merge_share;
-    let permits = (needed.min(run.merge_share) / 1024).clamp(1, u32::MAX as usize) as u32;
-    let _memory = run
-        .merge_memory
-        .acquire_many(permits)
-        .await
-        .map_err(|_| Error::Other("memory semaphore closed".into()))?;
+    // a patch holds the new rows and the current rows' keys only
+    let patch_needed =
+        (new_bytes + partition.current_rows * KEY_BYTES_PER_ROW).saturating_mul(3) as usize / 2;
+    let may_patch = rules_hold
+        .then(|| choose_patch(&partition.current_files, partition.new_rows))
+        .flatten()
+        .filter(|_| patch_needed <= run.merge_share);
 
     let folder = if partition.partition.is_empty() {
         format!("run-{}", run.run_id)
@@ -366,8 +388,32 @@ pub(super) async fn rewrite_partition(
         .push(folder.clone());
     let mut current_files = Vec::with_capacity(partition.current_files.len());
     for file in &partition.current_files {
-        current_files.push(read::open(&run.target, &file.path, file.bytes).await?);
+        current_files.push(if may_patch.is_some() {
+            read::open_indexed(&run.target, &file.path, file.bytes).await?
+        } else {
+            read::open(&run.target, &file.path, file.bytes).await?
+        });
     }
+    let patching = may_patch.filter(|_| {
+        current_files
+            .iter()
+            .all(|f| splicable(f, &run.data_schema, run.definition.compression))
+    });
+    let needed = if patching.is_some() {
+        patch_needed
+    } else {
+        needed
+    };
+    // each of the `--jobs` rewrites at once gets an equal share: a partition that
+    // took the whole budget would leave the other cores idle while it sorts
+    let in_memory = needed <= run.merge_share;
+    let permits = (needed.min(run.merge_share) / 1024).clamp(1, u32::MAX as usize) as u32;
+    let _memory = run
+        .merge_memory
+        .acquire_many(permits)
+        .await
+        .map_err(|_| Error::Other("memory semaphore closed".into()))?;
+
     let mut plain_columns: Vec<ColumnPath> = run.rules.dedup.as_ref().map_or(Vec::new(), |d| {
         d.key.iter().map(|k| ColumnPath::from(k.as_str())).collect()
     });
@@ -389,8 +435,15 @@ pub(super) async fn rewrite_partition(
             target_file_size: run.definition.target_file_size,
             bytes_per_row: partition.estimated_output_bytes.max(1) as f64 / rows_in.max(1) as f64,
         },
+        name_prefix: PART_PREFIX,
+        first_number: 0,
     };
-    let (files, rows_after, duplicates_removed) = if in_memory {
+    let (files, rows_after, duplicates_removed) = if let Some(how) = patching {
+        let new = new_rows(run, &partition.partition, &rereads, routed).await?;
+        let listed = &partition.current_files;
+        let patched = patch(run, how, current_files, listed, new, request).await?;
+        (patched.files, patched.rows, patched.duplicates_removed)
+    } else if in_memory {
         let mut current = Vec::new();
         for (i, file) in current_files.into_iter().enumerate() {
             read_current(run, i, file, |b| {
@@ -399,15 +452,7 @@ pub(super) async fn rewrite_partition(
             })
             .await?;
         }
-        let mut new = Vec::new();
-        for file in &rereads {
-            read_again(run, &partition.partition, file, |b| {
-                new.push(b);
-                Ok(())
-            })
-            .await?;
-        }
-        new.extend(routed.batches()?);
+        let new = new_rows(run, &partition.partition, &rereads, routed).await?;
         let dedup = run.rules.dedup.as_ref();
         if foldable {
             run.folded.fetch_add(1, Ordering::Relaxed);
@@ -473,6 +518,26 @@ pub(super) async fn rewrite_partition(
             dedup: run.definition.doc.dedup.clone(),
         },
     })
+}
+
+/// A partition's new rows, in memory: those read again from the files mostly routed
+/// to it, then those routed to it while scanning.
+async fn new_rows(
+    run: &Run,
+    partition: &str,
+    rereads: &[Reread],
+    routed: Routed,
+) -> Result<Vec<RecordBatch>> {
+    let mut new = Vec::new();
+    for file in rereads {
+        read_again(run, partition, file, |b| {
+            new.push(b);
+            Ok(())
+        })
+        .await?;
+    }
+    new.extend(routed.batches()?);
+    Ok(new)
 }
 
 /// Reads the `index`-th current file of a partition, numbering its rows as deliveries

@@ -1,0 +1,138 @@
+//! When a partition's new rows are patched in instead of rewriting the partition.
+//!
+//! An hour of late events adds a few rows to many partitions and supersedes a few of
+//! their current rows. Rewriting those partitions whole re-encodes two thirds of the
+//! table every hour. A patch writes the winning new rows as a sorted `delta` file and
+//! copies the current files without their superseded rows (see `splice`). Every file
+//! stays sorted and the partition keeps one row per dedup key, but the partition is no
+//! longer one sorted sequence; so deltas are bounded. Past [`MAX_DELTA_FILES`] the
+//! deltas and the new rows are merged into one delta (they are small); past
+//! [`MAX_DELTA_ROWS_PERCENT`] of the rows the partition is rewritten whole again.
+
+use crate::model::snapshot::DataFile;
+
+/// Name prefix of a partition's sorted files.
+pub const PART_PREFIX: &str = "part";
+/// Name prefix of the files a patch adds beside them.
+pub const DELTA_PREFIX: &str = "delta";
+
+/// Delta files a partition may hold after a patch.
+pub const MAX_DELTA_FILES: usize = 4;
+/// Share of a partition's rows its delta files may hold after a patch, in percent.
+pub const MAX_DELTA_ROWS_PERCENT: u64 = 25;
+
+/// Whether a data file (by its path) is a delta file.
+pub fn is_delta(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.starts_with(DELTA_PREFIX) && name[DELTA_PREFIX.len()..].starts_with('-')
+}
+
+/// How new rows are patched into a partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Patch {
+    /// The new rows become one more delta file.
+    AddDelta,
+    /// The delta files and the new rows are merged into one delta file.
+    MergeDeltas,
+}
+
+/// Whether and how `new_rows` should be patched into a partition with these current
+/// files (written under today's rules) rather than rewriting it whole: only while its
+/// delta rows stay within their share, counting the new rows as if none were
+/// duplicates.
+pub fn choose_patch(current: &[DataFile], new_rows: u64) -> Option<Patch> {
+    if current.is_empty() || new_rows == 0 {
+        return None;
+    }
+    let deltas = current.iter().filter(|f| is_delta(&f.path));
+    let delta_files = deltas.clone().count() + 1;
+    let delta_rows = deltas.map(|f| f.rows).sum::<u64>() + new_rows;
+    let rows = current.iter().map(|f| f.rows).sum::<u64>() + new_rows;
+    if delta_rows * 100 > rows * MAX_DELTA_ROWS_PERCENT {
+        None
+    } else if delta_files > MAX_DELTA_FILES {
+        Some(Patch::MergeDeltas)
+    } else {
+        Some(Patch::AddDelta)
+    }
+}
+
+/// Positions in their files of the rows a probe found superseded. The probe looked at
+/// batches read in file order: `origins[b]` is the file of batch `b` and the position
+/// of its first row; `superseded[b]` the rows of batch `b` (ascending).
+pub fn positions_by_file(
+    origins: &[(usize, u64)],
+    superseded: &[Vec<usize>],
+    files: usize,
+) -> Vec<Vec<u64>> {
+    let mut positions = vec![Vec::new(); files];
+    for (&(file, first), rows) in origins.iter().zip(superseded) {
+        if let Some(at) = positions.get_mut(file) {
+            at.extend(rows.iter().map(|&r| first + r as u64));
+        }
+    }
+    positions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, rows: u64) -> DataFile {
+        DataFile {
+            path: path.into(),
+            bytes: rows * 10,
+            rows,
+            sort_min: None,
+            sort_max: None,
+        }
+    }
+
+    #[test]
+    fn delta_files_are_told_by_name() {
+        assert!(is_delta("dt=2024-03-01/run-1/delta-00000.parquet"));
+        assert!(is_delta("delta-00012.parquet"));
+        assert!(!is_delta("dt=2024-03-01/run-1/part-00000.parquet"));
+        assert!(!is_delta("delta=1/run-1/part-00000.parquet"));
+        assert!(!is_delta("run-1/deltas.parquet"));
+    }
+
+    #[test]
+    fn patches_stay_within_four_deltas_and_a_quarter_of_the_rows() {
+        let base = file("p/run-1/part-00000.parquet", 1_000);
+        let add = Some(Patch::AddDelta);
+        assert_eq!(choose_patch(std::slice::from_ref(&base), 10), add);
+        // a quarter of the rows after the patch, and no more
+        assert_eq!(choose_patch(std::slice::from_ref(&base), 333), add);
+        assert_eq!(choose_patch(std::slice::from_ref(&base), 334), None);
+        // nothing to patch into, or nothing to patch in
+        assert_eq!(choose_patch(&[], 10), None);
+        assert_eq!(choose_patch(std::slice::from_ref(&base), 0), None);
+
+        let mut current = vec![base];
+        for n in 0..3 {
+            current.push(file(&format!("p/run-2/delta-{n:05}.parquet"), 10));
+        }
+        // the fourth delta is added; a fifth would be one too many: all are merged
+        assert_eq!(choose_patch(&current, 10), add);
+        current.push(file("p/run-3/delta-00003.parquet", 10));
+        assert_eq!(choose_patch(&current, 10), Some(Patch::MergeDeltas));
+        // earlier deltas count towards the share
+        let current = vec![
+            file("p/run-1/part-00000.parquet", 1_000),
+            file("p/run-2/delta-00000.parquet", 300),
+        ];
+        assert_eq!(choose_patch(&current, 25), add);
+        assert_eq!(choose_patch(&current, 200), None);
+    }
+
+    #[test]
+    fn superseded_rows_are_placed_by_file_and_offset() {
+        let origins = [(0, 0), (0, 5), (1, 0), (1, 3)];
+        let superseded = vec![vec![1, 4], vec![0], vec![], vec![2]];
+        assert_eq!(
+            positions_by_file(&origins, &superseded, 3),
+            vec![vec![1, 4, 5], vec![5], vec![]]
+        );
+    }
+}

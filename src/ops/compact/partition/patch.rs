@@ -1,0 +1,178 @@
+//! Patching a partition (see `exec::patch`): the new rows are deduplicated and
+//! sorted, the current rows' keys are probed against them, each current file is
+//! spliced without its superseded rows, and the winning new rows become a delta file.
+
+use super::Run;
+use crate::error::Result;
+use crate::exec::fold::probe;
+use crate::exec::merge::{Merged, add_delivery, current_delivery, dedup_and_sort};
+use crate::exec::patch::{DELTA_PREFIX, PART_PREFIX, Patch, is_delta, positions_by_file};
+use crate::exec::read::OpenFile;
+use crate::exec::splice::splice;
+use crate::exec::write::{WriteRequest, file_name, write_sorted};
+use crate::model::snapshot::DataFile;
+use arrow::array::{BooleanArray, RecordBatch};
+use arrow::compute::{concat_batches, filter_record_batch};
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::ArrowSchemaConverter;
+use parquet::basic::Compression;
+use std::mem::discriminant;
+use std::sync::atomic::Ordering;
+
+/// A patched partition: its files, rows and the duplicates the patch removed.
+pub(super) struct Patched {
+    pub files: Vec<DataFile>,
+    pub rows: u64,
+    pub duplicates_removed: u64,
+}
+
+/// Whether a current file can be spliced into a file of today's encoding: it holds
+/// exactly the table's schema, compressed with the definition's codec. Files from
+/// before a schema change or a codec change are rewritten whole instead.
+pub(super) fn splicable(file: &OpenFile, schema: &SchemaRef, compression: Compression) -> bool {
+    let Ok(wanted) = ArrowSchemaConverter::new().convert(schema) else {
+        return false;
+    };
+    let metadata = file.metadata();
+    file.schema().fields() == schema.fields()
+        && metadata.file_metadata().schema_descr().columns() == wanted.columns()
+        && metadata.row_groups().iter().all(|group| {
+            group
+                .columns()
+                .iter()
+                .all(|c| discriminant(&c.compression()) == discriminant(&compression))
+        })
+}
+
+/// Patches `new` rows into the partition whose `current` files (opened, in the
+/// snapshot's order, as `listed`) follow today's rules.
+pub(super) async fn patch(
+    run: &Run,
+    how: Patch,
+    current: Vec<OpenFile>,
+    listed: &[DataFile],
+    new: Vec<RecordBatch>,
+    request: WriteRequest<'_>,
+) -> Result<Patched> {
+    let new = concat_batches(&run.flow_schema, &new)?;
+    let Merged {
+        batch: mut fresh,
+        mut duplicates_removed,
+    } = dedup_and_sort(&new, run.rules.dedup.as_ref(), &run.rules.sort_by)?;
+    drop(new);
+    let mut superseded = vec![Vec::new(); current.len()];
+    if let Some(rule) = &run.rules.dedup {
+        // only the key and order columns of the current rows are read
+        let columns: Vec<&str> = rule
+            .key
+            .iter()
+            .chain(&rule.order_by)
+            .map(String::as_str)
+            .collect();
+        let (mut keys, mut origins) = (Vec::new(), Vec::new());
+        let readers: Vec<OpenFile> = current.iter().map(OpenFile::again).collect::<Result<_>>()?;
+        for (index, file) in readers.into_iter().enumerate() {
+            let mut first = 0u64;
+            file.read_each(Some(&columns), |batch| {
+                origins.push((index, first));
+                first += batch.num_rows() as u64;
+                keys.push(batch);
+                Ok(())
+            })
+            .await?;
+        }
+        let outcome = probe(&keys, &fresh, rule)?;
+        drop(keys);
+        duplicates_removed += outcome.duplicates;
+        superseded = positions_by_file(&origins, &outcome.superseded, current.len());
+        if outcome.fresh_lost.contains(&true) {
+            let keep: BooleanArray = outcome.fresh_lost.iter().map(|&l| Some(!l)).collect();
+            fresh = filter_record_batch(&fresh, &keep)?;
+        }
+    }
+
+    let mut files = Vec::new();
+    let (mut parts, mut deltas) = (0, 0);
+    let mut merged = vec![fresh];
+    for (index, ((file, listed), gone)) in
+        current.into_iter().zip(listed).zip(&superseded).enumerate()
+    {
+        if how == Patch::MergeDeltas && is_delta(&listed.path) {
+            read_without(run, index, file, gone, |b| {
+                merged.push(b);
+                Ok(())
+            })
+            .await?;
+            continue;
+        }
+        let name = if is_delta(&listed.path) {
+            deltas += 1;
+            file_name(DELTA_PREFIX, deltas - 1)
+        } else {
+            parts += 1;
+            file_name(PART_PREFIX, parts - 1)
+        };
+        let spliced = splice(&request, &run.data_schema, file, listed, &name, gone).await?;
+        run.row_groups_copied
+            .fetch_add(spliced.row_groups_copied, Ordering::Relaxed);
+        run.row_groups_reencoded
+            .fetch_add(spliced.row_groups_reencoded, Ordering::Relaxed);
+        files.extend(spliced.file);
+    }
+    // merged deltas hold one row per key already: they only need sorting
+    let delta = match merged.as_slice() {
+        [fresh] => fresh.clone(),
+        _ => {
+            dedup_and_sort(
+                &concat_batches(&run.flow_schema, &merged)?,
+                None,
+                &run.rules.sort_by,
+            )?
+            .batch
+        }
+    };
+    drop(merged);
+    if delta.num_rows() > 0 {
+        let rows = delta.num_rows() as u64;
+        let request = WriteRequest {
+            name_prefix: DELTA_PREFIX,
+            first_number: deltas,
+            ..request
+        };
+        let written = write_sorted(request, &run.data_schema, rows, std::iter::once(Ok(delta)));
+        files.extend(written.await?);
+    }
+    run.patched.fetch_add(1, Ordering::Relaxed);
+    if how == Patch::MergeDeltas {
+        run.deltas_merged.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(Patched {
+        rows: files.iter().map(|f| f.rows).sum(),
+        files,
+        duplicates_removed,
+    })
+}
+
+/// Reads the `index`-th current file whole, without the rows at `drop` (ascending),
+/// numbering its rows as older deliveries than any new row.
+async fn read_without(
+    run: &Run,
+    index: usize,
+    file: OpenFile,
+    drop: &[u64],
+    mut each: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let mut drop = drop.iter().copied().peekable();
+    let mut first = 0u64;
+    file.read_each(None, |batch| {
+        let rows = batch.num_rows() as u64;
+        let keep: BooleanArray = (first..first + rows)
+            .map(|p| Some(drop.next_if_eq(&p).is_none()))
+            .collect();
+        let numbered = add_delivery(&batch, &run.flow_schema, current_delivery(index, first))?;
+        first += rows;
+        each(filter_record_batch(&numbered, &keep)?)
+    })
+    .await?;
+    Ok(())
+}
