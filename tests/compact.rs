@@ -3,6 +3,9 @@
 use crate::support::check::check_lake;
 use crate::support::lakegen::{Lake, Params};
 use crate::support::{Workspace, laketidy, parquet_files, tree};
+use arrow::array::{AsArray, RecordBatch, TimestampMicrosecondArray};
+use arrow::datatypes::TimestampMicrosecondType;
+use parquet::arrow::ArrowWriter;
 
 #[test]
 fn compaction_of_a_raw_lake_is_correct() {
@@ -350,4 +353,64 @@ fn late_hours_are_patched_in_as_bounded_deltas_and_the_lake_stays_correct() {
     // nothing left to do
     let metrics = compact(&ws);
     assert_eq!(metrics["partitions_rewritten"], 0, "{metrics}");
+}
+
+#[test]
+fn a_redelivery_older_than_the_kept_row_loses_when_patched_in() {
+    let ws = Workspace::new("128MiB");
+    let lake = Lake::generate(Params {
+        evolve_hour: 0,
+        ..Params::default()
+    });
+    lake.write(&ws.raw, 0..lake.params.hours);
+    laketidy(&["compact", ws.def()]).ok();
+    // five events delivered again, each with a received_at an hour before the
+    // delivery that was kept: the kept rows must stay, the old copies must not appear
+    let kept = lake.expected(lake.params.hours);
+    let source = ws.source_files().into_iter().min().unwrap();
+    let batch = crate::support::check::read_file(&source).slice(0, 5);
+    let ids = batch.column_by_name("event_id").unwrap().as_string::<i32>();
+    let received = batch
+        .column_by_name("received_at")
+        .unwrap()
+        .as_primitive::<TimestampMicrosecondType>();
+    let older: TimestampMicrosecondArray = (0..5)
+        .map(|i| Some(kept.kept[ids.value(i)].1 - crate::support::lakegen::HOUR_US))
+        .collect::<TimestampMicrosecondArray>()
+        .with_timezone_opt(received.timezone());
+    let index = batch.schema().index_of("received_at").unwrap();
+    let mut columns = batch.columns().to_vec();
+    columns[index] = std::sync::Arc::new(older);
+    let redelivered = RecordBatch::try_new(batch.schema(), columns).unwrap();
+    let folder = ws.raw.join("late-redeliveries");
+    std::fs::create_dir_all(&folder).unwrap();
+    let file = std::fs::File::create(folder.join("again.parquet")).unwrap();
+    let mut writer = ArrowWriter::try_new(file, redelivered.schema(), None).unwrap();
+    writer.write(&redelivered).unwrap();
+    writer.close().unwrap();
+
+    let report = laketidy(&["compact", ws.def(), "--output", "json"])
+        .ok()
+        .json();
+    let metrics = &report["metrics"];
+    assert!(
+        metrics["partitions_patched"].as_u64().unwrap() >= 1,
+        "{metrics}"
+    );
+    assert_eq!(metrics["duplicates_removed"], 5, "{metrics}");
+    assert_eq!(metrics["rows_written"].as_u64().unwrap() as usize, {
+        let touched: std::collections::BTreeSet<_> = report["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["partition"].as_str().unwrap().to_string())
+            .collect();
+        kept.per_partition
+            .iter()
+            .filter(|(p, _)| touched.contains(*p))
+            .map(|(_, n)| n)
+            .sum::<usize>()
+    });
+    // no event twice, every kept delivery as it was
+    check_lake(&ws.live_files(), &lake, &kept);
 }

@@ -5,8 +5,9 @@
 //! table every hour. A patch writes the winning new rows as a sorted `delta` file and
 //! copies the current files without their superseded rows (see `splice`). Every file
 //! stays sorted and the partition keeps one row per dedup key, but the partition is no
-//! longer one sorted sequence; so deltas are bounded. Past [`MAX_DELTA_FILES`] the
-//! deltas and the new rows are merged into one delta (they are small); past
+//! longer one sorted sequence; so deltas are bounded. Past the definition's
+//! `max_delta_files` the deltas and the new rows are merged into one delta (they are
+//! small); past
 //! [`MAX_DELTA_ROWS_PERCENT`] of the rows the partition is rewritten whole again.
 
 use crate::model::snapshot::DataFile;
@@ -16,8 +17,6 @@ pub const PART_PREFIX: &str = "part";
 /// Name prefix of the files a patch adds beside them.
 pub const DELTA_PREFIX: &str = "delta";
 
-/// Delta files a partition may hold after a patch.
-pub const MAX_DELTA_FILES: usize = 4;
 /// Share of a partition's rows its delta files may hold after a patch, in percent.
 pub const MAX_DELTA_ROWS_PERCENT: u64 = 25;
 
@@ -39,9 +38,9 @@ pub enum Patch {
 /// Whether and how `new_rows` should be patched into a partition with these current
 /// files (written under today's rules) rather than rewriting it whole: only while its
 /// delta rows stay within their share, counting the new rows as if none were
-/// duplicates.
-pub fn choose_patch(current: &[DataFile], new_rows: u64) -> Option<Patch> {
-    if current.is_empty() || new_rows == 0 {
+/// duplicates, and at most `max_delta_files` delta files remain (0: never patch).
+pub fn choose_patch(current: &[DataFile], new_rows: u64, max_delta_files: usize) -> Option<Patch> {
+    if current.is_empty() || new_rows == 0 || max_delta_files == 0 {
         return None;
     }
     let deltas = current.iter().filter(|f| is_delta(&f.path));
@@ -50,7 +49,7 @@ pub fn choose_patch(current: &[DataFile], new_rows: u64) -> Option<Patch> {
     let rows = current.iter().map(|f| f.rows).sum::<u64>() + new_rows;
     if delta_rows * 100 > rows * MAX_DELTA_ROWS_PERCENT {
         None
-    } else if delta_files > MAX_DELTA_FILES {
+    } else if delta_files > max_delta_files {
         Some(Patch::MergeDeltas)
     } else {
         Some(Patch::AddDelta)
@@ -101,29 +100,33 @@ mod tests {
     fn patches_stay_within_four_deltas_and_a_quarter_of_the_rows() {
         let base = file("p/run-1/part-00000.parquet", 1_000);
         let add = Some(Patch::AddDelta);
-        assert_eq!(choose_patch(std::slice::from_ref(&base), 10), add);
+        assert_eq!(choose_patch(std::slice::from_ref(&base), 10, 4), add);
         // a quarter of the rows after the patch, and no more
-        assert_eq!(choose_patch(std::slice::from_ref(&base), 333), add);
-        assert_eq!(choose_patch(std::slice::from_ref(&base), 334), None);
+        assert_eq!(choose_patch(std::slice::from_ref(&base), 333, 4), add);
+        assert_eq!(choose_patch(std::slice::from_ref(&base), 334, 4), None);
         // nothing to patch into, or nothing to patch in
-        assert_eq!(choose_patch(&[], 10), None);
-        assert_eq!(choose_patch(std::slice::from_ref(&base), 0), None);
+        assert_eq!(choose_patch(&[], 10, 4), None);
+        assert_eq!(choose_patch(std::slice::from_ref(&base), 0, 4), None);
 
         let mut current = vec![base];
         for n in 0..3 {
             current.push(file(&format!("p/run-2/delta-{n:05}.parquet"), 10));
         }
         // the fourth delta is added; a fifth would be one too many: all are merged
-        assert_eq!(choose_patch(&current, 10), add);
+        assert_eq!(choose_patch(&current, 10, 4), add);
         current.push(file("p/run-3/delta-00003.parquet", 10));
-        assert_eq!(choose_patch(&current, 10), Some(Patch::MergeDeltas));
+        assert_eq!(choose_patch(&current, 10, 4), Some(Patch::MergeDeltas));
+        // a definition may allow more, or turn patching off
+        assert_eq!(choose_patch(&current, 10, 5), add);
+        assert_eq!(choose_patch(&current, 10, 1), Some(Patch::MergeDeltas));
+        assert_eq!(choose_patch(&current[..1], 10, 0), None);
         // earlier deltas count towards the share
         let current = vec![
             file("p/run-1/part-00000.parquet", 1_000),
             file("p/run-2/delta-00000.parquet", 300),
         ];
-        assert_eq!(choose_patch(&current, 25), add);
-        assert_eq!(choose_patch(&current, 200), None);
+        assert_eq!(choose_patch(&current, 25, 4), add);
+        assert_eq!(choose_patch(&current, 200, 4), None);
     }
 
     #[test]

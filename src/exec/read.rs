@@ -175,10 +175,12 @@ pub async fn open(location: &Location, relative: &str, size: u64) -> Result<Open
     open_with(location, relative, size, ArrowReaderOptions::new()).await
 }
 
-/// Opens a file with its page index (column and offset indexes) loaded as well, so
-/// that row groups copied out of it keep theirs.
+/// Opens a file with its page index (column and offset indexes) and its pages'
+/// encoding stats in full, so that row groups copied out of it keep both.
 pub async fn open_indexed(location: &Location, relative: &str, size: u64) -> Result<OpenFile> {
-    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+    let options = ArrowReaderOptions::new()
+        .with_page_index_policy(PageIndexPolicy::Optional)
+        .with_encoding_stats_as_mask(false);
     open_with(location, relative, size, options).await
 }
 

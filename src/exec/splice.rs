@@ -260,6 +260,30 @@ mod tests {
         }
     }
 
+    /// The `n` values of a written file and its row groups' sizes.
+    fn read_back(path: &std::path::Path) -> (Vec<i64>, Vec<i64>) {
+        let bytes = bytes::Bytes::from(std::fs::read(path).unwrap());
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
+        let groups = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        let values = reader
+            .build()
+            .unwrap()
+            .flat_map(|b| {
+                b.unwrap()
+                    .column(1)
+                    .as_primitive::<Int64Type>()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        (values, groups)
+    }
+
     #[tokio::test]
     async fn untouched_row_groups_are_copied_as_encoded_and_the_others_lose_their_rows() {
         let dir = tempfile::tempdir().unwrap();
@@ -309,6 +333,30 @@ mod tests {
         .unwrap();
         assert_eq!(spliced.row_groups_copied, 0);
         assert_eq!(spliced.row_groups_reencoded, 3);
+        let file = spliced.file.unwrap();
+        let (got, groups) = read_back(&dir.path().join(&file.path));
+        let kept: Vec<i64> = (0..350).filter(|n| !drop.contains(&(*n as u64))).collect();
+        assert_eq!(got, kept);
+        assert_eq!(groups, vec![99, 98, 48], "the emptied group is gone");
+        assert_eq!(file.rows, kept.len() as u64);
+
+        // a file that loses every row is not written at all
+        let source = open_indexed(&target, &listed.path, listed.bytes)
+            .await
+            .unwrap();
+        let all: Vec<u64> = (0..350).collect();
+        let spliced = splice(
+            &request(&target, &sort_by),
+            &schema,
+            source,
+            &listed,
+            "part-00009.parquet",
+            &all,
+        )
+        .await
+        .unwrap();
+        assert!(spliced.file.is_none());
+        assert!(!dir.path().join("p/run-2/part-00009.parquet").exists());
 
         // only the second group's rows 150 and 151 go: the first group is copied
         let source = open_indexed(&target, &listed.path, listed.bytes)

@@ -11,7 +11,7 @@ use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use object_store::buffered::BufWriter;
 use parquet::arrow::AsyncArrowWriter;
-use parquet::basic::{Compression, Encoding};
+use parquet::basic::{Compression, Encoding, PageType};
 use parquet::file::metadata::{ParquetMetaData, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
@@ -185,9 +185,16 @@ pub fn undictionaried_columns(metadata: &ParquetMetaData) -> Vec<ColumnPath> {
     let mut columns: Vec<ColumnPath> = Vec::new();
     for group in metadata.row_groups() {
         for chunk in group.columns() {
+            // the footer's stats come as a mask by default, in full when a file is
+            // opened to copy its row groups (a copy keeps only the full form)
             let plain = chunk
                 .page_encoding_stats_mask()
-                .is_some_and(|mask| mask.is_set(Encoding::PLAIN));
+                .is_some_and(|mask| mask.is_set(Encoding::PLAIN))
+                || chunk.page_encoding_stats().is_some_and(|stats| {
+                    stats.iter().any(|s| {
+                        s.encoding == Encoding::PLAIN && s.page_type != PageType::DICTIONARY_PAGE
+                    })
+                });
             if plain && !columns.contains(chunk.column_path()) {
                 columns.push(chunk.column_path().clone());
             }

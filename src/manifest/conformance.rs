@@ -224,6 +224,7 @@ pub mod commits {
             dedup: None,
             target_file_size: None,
             compression: None,
+            max_delta_files: None,
         }
     }
 

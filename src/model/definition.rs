@@ -30,6 +30,8 @@ pub struct DefinitionDoc {
     pub target_file_size: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delta_files: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -90,9 +92,15 @@ pub struct TableDefinition {
     pub dedup: Option<DedupRule>,
     pub target_file_size: u64,
     pub compression: Compression,
+    /// Delta files a partition may hold beside its sorted files; 0 turns patching off
+    /// (see `exec::patch`).
+    pub max_delta_files: usize,
 }
 
 pub const DEFAULT_TARGET_FILE_SIZE: u64 = 128 * 1024 * 1024;
+pub const DEFAULT_MAX_DELTA_FILES: u32 = 4;
+/// Every delta file is one more file each reader opens per partition.
+pub const MAX_MAX_DELTA_FILES: u32 = 64;
 pub const DEFAULT_COMPRESSION: &str = "zstd(3)";
 
 impl TableDefinition {
@@ -184,6 +192,15 @@ impl TableDefinition {
         let compression =
             parse_compression(doc.compression.as_deref().unwrap_or(DEFAULT_COMPRESSION))
                 .map_err(|m| Error::definition("compression", m))?;
+        let max_delta_files = doc.max_delta_files.unwrap_or(DEFAULT_MAX_DELTA_FILES);
+        if max_delta_files > MAX_MAX_DELTA_FILES {
+            return Err(Error::definition(
+                "max_delta_files",
+                format!(
+                    "{max_delta_files} is more than {MAX_MAX_DELTA_FILES}: every delta file is one more file each reader opens per partition"
+                ),
+            ));
+        }
         Ok(TableDefinition {
             name: doc.name.clone(),
             source,
@@ -193,6 +210,7 @@ impl TableDefinition {
             dedup,
             target_file_size,
             compression,
+            max_delta_files: max_delta_files as usize,
             doc,
         })
     }
@@ -678,6 +696,23 @@ mod tests {
         );
         assert_eq!(field, "dedup.keep");
         assert!(msg.contains("latest"), "{msg}");
+    }
+
+    #[test]
+    fn delta_files_default_to_four_and_are_bounded() {
+        let d = parse(r#"{"name":"e","source":"a","target":"b"}"#).unwrap();
+        assert_eq!(d.max_delta_files, 4);
+        let off = parse(r#"{"name":"e","source":"a","target":"b","max_delta_files":0}"#).unwrap();
+        assert_eq!(off.max_delta_files, 0);
+        let (field, msg) = field_of(
+            parse(r#"{"name":"e","source":"a","target":"b","max_delta_files":65}"#).unwrap_err(),
+        );
+        assert_eq!(field, "max_delta_files");
+        assert!(msg.contains("64"), "{msg}");
+        let (field, _) = field_of(
+            parse(r#"{"name":"e","source":"a","target":"b","max_delta_files":-1}"#).unwrap_err(),
+        );
+        assert_eq!(field, "max_delta_files");
     }
 
     #[test]

@@ -107,6 +107,14 @@ impl Workspace {
         (ws, lake)
     }
 
+    /// Sets one key of the table definition.
+    pub fn set_in_definition(&self, key: &str, value: serde_json::Value) {
+        let text = std::fs::read_to_string(&self.definition).unwrap();
+        let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        doc[key] = value;
+        std::fs::write(&self.definition, doc.to_string()).unwrap();
+    }
+
     pub fn def(&self) -> &str {
         self.definition.to_str().unwrap()
     }

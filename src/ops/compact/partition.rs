@@ -11,7 +11,7 @@ use crate::exec::fold::fold;
 use crate::exec::merge::{
     add_deliveries, add_delivery, current_delivery, new_delivery, sort_batches, with_delivery_field,
 };
-use crate::exec::patch::{PART_PREFIX, choose_patch, is_delta};
+use crate::exec::patch::{PART_PREFIX, Patch, choose_patch, is_delta};
 use crate::exec::route::locate_rows;
 use crate::exec::spill::{SpillDir, batch_bytes};
 use crate::exec::write::{FileSizing, WriteRequest, undictionaried_columns, write_sorted};
@@ -368,13 +368,26 @@ pub(super) async fn rewrite_partition(
     // rows are sorted or folded where they lie and copied out a chunk at a time:
     // the rows once, plus keys, a chunk and the writer's pages
     let needed = total_bytes.saturating_mul(3) as usize / 2;
-    // a patch holds the new rows and the current rows' keys only
-    let patch_needed =
-        (new_bytes + partition.current_rows * KEY_BYTES_PER_ROW).saturating_mul(3) as usize / 2;
-    let may_patch = rules_hold
-        .then(|| choose_patch(&partition.current_files, partition.new_rows))
-        .flatten()
-        .filter(|_| patch_needed <= run.merge_share);
+    // a patch holds the new rows and the current rows' keys, and the delta rows
+    // when it merges the deltas
+    let choice = rules_hold
+        .then(|| {
+            let max_deltas = run.definition.max_delta_files;
+            choose_patch(&partition.current_files, partition.new_rows, max_deltas)
+        })
+        .flatten();
+    let deltas = partition.current_files.iter().filter(|f| is_delta(&f.path));
+    let delta_bytes = match choice {
+        Some(Patch::MergeDeltas) => unread(
+            deltas.clone().map(|f| f.rows).sum(),
+            deltas.map(|f| f.bytes).sum(),
+        ),
+        _ => 0,
+    };
+    let patch_needed = (new_bytes + delta_bytes + partition.current_rows * KEY_BYTES_PER_ROW)
+        .saturating_mul(3) as usize
+        / 2;
+    let may_patch = choice.filter(|_| patch_needed <= run.merge_share);
 
     let folder = if partition.partition.is_empty() {
         format!("run-{}", run.run_id)

@@ -9,7 +9,7 @@ use crate::exec::merge::{Merged, add_delivery, current_delivery, dedup_and_sort}
 use crate::exec::patch::{DELTA_PREFIX, PART_PREFIX, Patch, is_delta, positions_by_file};
 use crate::exec::read::OpenFile;
 use crate::exec::splice::splice;
-use crate::exec::write::{WriteRequest, file_name, write_sorted};
+use crate::exec::write::{FileSizing, WriteRequest, file_name, write_sorted};
 use crate::model::snapshot::DataFile;
 use arrow::array::{BooleanArray, RecordBatch};
 use arrow::compute::{concat_batches, filter_record_batch};
@@ -134,9 +134,15 @@ pub(super) async fn patch(
     drop(merged);
     if delta.num_rows() > 0 {
         let rows = delta.num_rows() as u64;
+        // one file, whatever its size: the bound on deltas counts files, and a
+        // delta holds at most a quarter of its partition
         let request = WriteRequest {
             name_prefix: DELTA_PREFIX,
             first_number: deltas,
+            sizing: FileSizing {
+                target_file_size: u64::MAX,
+                bytes_per_row: request.sizing.bytes_per_row,
+            },
             ..request
         };
         let written = write_sorted(request, &run.data_schema, rows, std::iter::once(Ok(delta)));
