@@ -4,13 +4,17 @@
     scripts/bench.sh [--profile bench|small|ci] [--runs 3] [--peers duckdb[,copy-duckdb,polars,spark]]
     scripts/bench.sh --mode scaling [--profile bench] [--runs 3]
     scripts/bench.sh --mode incremental [--profile bench] [--runs 3]
+    scripts/bench.sh --mode steady [--profile bench] [--hours 8]
     (any mode: --args '--memory-limit 512MiB' passes arguments to laketidy compact)
 
 --mode scaling compacts the profile's lake and one with twice the rows (same
 hours, same file size), alternately, and prints the ratios of wall time and peak
 RSS. --mode incremental compacts every arrival hour but the last, then times
 adding the last one (each run from a copy of that state) against full
-compactions of the whole lake, alternately, and prints the ratio.
+compactions of the whole lake, alternately, and prints the ratio. --mode steady
+compacts every arrival hour but the last --hours, then adds those one at a time
+(so that delta files pile up and get merged), timing each run against one full
+compaction, and checks the final lake.
 
 Builds nothing itself (scripts/bench.sh builds the release binary first). Generates
 the raw lake once per profile, then runs laketidy and each peer alternately (A B A B
@@ -196,13 +200,62 @@ def incremental(a, bench, work, raw):
     print(f"\nadding arrival hour {last}: {med['incremental'] / med['full']:.0%} of a full compaction")
 
 
+def steady(a, bench, work, raw):
+    arrivals = sorted(os.path.relpath(d, raw) for d, _, fs in os.walk(raw) if any(f.endswith(".parquet") for f in fs))
+    held_back = arrivals[-a.hours:]
+    full_wall, full_rss, verdict = compact(a.binary, bench, raw, os.path.join(work, "out-full"))
+    print(f"full        {full_wall:7.1f} s {full_rss / 2**30:6.2f} GiB  {verdict}", file=sys.stderr)
+    root = os.path.join(work, "steady")
+    shutil.rmtree(root, ignore_errors=True)
+    link_tree(raw, os.path.join(root, "raw"))
+    def move(hour, src, dst):
+        os.makedirs(os.path.dirname(os.path.join(root, dst, hour)), exist_ok=True)
+        shutil.move(os.path.join(root, src, hour), os.path.join(root, dst, hour))
+
+    for hour in held_back:
+        move(hour, "raw", "held")
+    out = os.path.join(root, "run")
+    os.makedirs(out)
+    definition = os.path.join(out, "events.json")
+    with open(definition, "w") as fh:
+        json.dump(dict(DEFINITION, source=os.path.join(root, "raw"), target=os.path.join(out, "lake")), fh)
+    wall, _ = timed([a.binary, "compact", definition, "--no-progress", "-q", *EXTRA_ARGS])
+    print(f"compacted {len(arrivals) - a.hours} arrival hours in {wall:.1f} s", file=sys.stderr)
+    print(f"\n{a.profile} profile: {raw_size(raw) / 1e6:.0f} MB of raw Parquet; one full run, then {a.hours} "
+          f"arrival hours added one at a time; {os.cpu_count()} cores, {platform.machine()}\n")
+    print("| hour added | wall | of a full run | patched | deltas merged | row groups copied / re-encoded |")
+    print("|---|---|---|---|---|---|")
+    walls = []
+    for hour in held_back:
+        move(hour, "held", "raw")
+        report = os.path.join(root, "report.json")
+        with open(report, "w") as fh:
+            started = subprocess.run(["/usr/bin/time", "-f", "%e", a.binary, "compact", definition, "--no-progress",
+                                      "--output", "json", *EXTRA_ARGS], stdout=fh, stderr=subprocess.PIPE, text=True)
+        if started.returncode != 0:
+            sys.exit(f"compact failed adding {hour}:\n{started.stderr}")
+        wall = float(started.stderr.strip().splitlines()[-1])
+        walls.append(wall)
+        with open(report) as fh:
+            m = json.load(fh)["metrics"]
+        print(f"| {hour} | {wall:.2f} s | {wall / full_wall:.0%} | {m['partitions_patched']} | "
+              f"{m['partitions_deltas_merged']} | {m['row_groups_copied']} / {m['row_groups_reencoded']} |")
+    files = os.path.join(out, "live.txt")
+    with open(files, "w") as fh:
+        subprocess.run([a.binary, "files", definition], stdout=fh, check=True)
+    verdict = check(bench, os.path.join(out, "lake"), raw, files)
+    print(f"\nfull run {full_wall:.1f} s; one hour at a time: median {statistics.median(walls):.2f} s "
+          f"({statistics.median(walls) / full_wall:.0%}); final lake {verdict}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench-dir", default=os.path.join(REPO, "..", "shared", "bench"))
     ap.add_argument("--profile", default="bench")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--peers", default="duckdb")
-    ap.add_argument("--mode", choices=["peers", "scaling", "incremental"], default="peers")
+    ap.add_argument("--mode", choices=["peers", "scaling", "incremental", "steady"], default="peers")
+    ap.add_argument("--hours", type=int, default=8, help="--mode steady: arrival hours added one at a time")
     ap.add_argument("--args", default="", help="extra arguments for laketidy compact, e.g. '--memory-limit 512MiB'")
     ap.add_argument("--binary", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "release", "laketidy"))
     ap.add_argument("--work", default=os.path.join(REPO, ".work", "bench"))
@@ -212,7 +265,8 @@ def main():
     work = os.path.join(a.work, a.profile)
     raw = os.path.join(work, "raw")
     ensure_raw(bench, raw, a.profile)
-    {"peers": peers, "scaling": scaling, "incremental": incremental}[a.mode](a, bench, work, raw)
+    modes = {"peers": peers, "scaling": scaling, "incremental": incremental, "steady": steady}
+    modes[a.mode](a, bench, work, raw)
 
 
 if __name__ == "__main__":
