@@ -57,6 +57,25 @@ impl OpenFile {
         })
     }
 
+    /// A second reader of the same file that fetches it whole with its first request
+    /// when it is at most `max` bytes, and serves every later read from that copy (which
+    /// goes with the reader): for a pass that reads most of a file in many ranges.
+    pub fn again_whole(&self, max: u64) -> Result<OpenFile> {
+        let mut reader = self.reader.clone();
+        if reader.size > WHOLE_FILE_MAX {
+            reader.whole = Arc::new(OnceCell::new());
+            reader.whole_max = max;
+        }
+        Ok(OpenFile {
+            builder: ParquetRecordBatchStreamBuilder::new_with_metadata(
+                reader.clone(),
+                self.metadata.clone(),
+            ),
+            reader,
+            ..self.again()?
+        })
+    }
+
     /// Reads only the rows at these positions (ascending, within the file).
     pub fn only_rows(mut self, positions: &[u64]) -> Self {
         let selection = selection(positions, self.num_rows(), true);
@@ -202,6 +221,7 @@ async fn open_with(
         path: location.to_store(relative),
         size,
         whole: Arc::new(OnceCell::new()),
+        whole_max: WHOLE_FILE_MAX,
     };
     let metadata = ArrowReaderMetadata::load_async(&mut reader, options)
         .await
@@ -322,6 +342,8 @@ pub struct StoreReader {
     path: object_store::path::Path,
     size: u64,
     whole: Arc<OnceCell<Bytes>>,
+    /// Files up to this size are fetched whole.
+    whole_max: u64,
 }
 
 /// Files up to this size are fetched in one request.
@@ -346,7 +368,7 @@ impl StoreReader {
         for range in ranges {
             self.check_range(range)?;
         }
-        if self.size > WHOLE_FILE_MAX {
+        if self.size > self.whole_max {
             return self
                 .store
                 .get_ranges(&self.path, ranges)

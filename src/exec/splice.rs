@@ -52,25 +52,44 @@ pub async fn splice(
         request.target.to_store(&relative),
     );
     let mut spliced = Spliced::default();
-    let (mut first_row, mut rows_kept, mut sent) = (0u64, 0u64, 0u64);
-    let mut drop = drop.iter().copied().peekable();
+    let (mut rows_kept, mut sent) = (0u64, 0u64);
+    let group_rows: Vec<u64> = metadata
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows().max(0) as u64)
+        .collect();
+    let total: u64 = group_rows.iter().sum();
+    if total != listed.rows {
+        return Err(Error::bad_input(
+            &source.display,
+            format!("holds {total} rows, the manifest says {}", listed.rows),
+        ));
+    }
+    let drops = by_row_group(drop, &group_rows);
+    let ranges: Vec<Range<u64>> = metadata
+        .row_groups()
+        .iter()
+        .map(|g| group_range(&source.display, g.columns()))
+        .collect::<Result<_>>()?;
+    let mut span: Option<GroupBytes> = None;
     for (index, group) in metadata.row_groups().iter().enumerate() {
-        let rows = group.num_rows().max(0) as u64;
-        let gone: Vec<u64> = std::iter::from_fn(|| drop.next_if(|&p| p < first_row + rows))
-            .map(|p| p - first_row)
-            .collect();
-        first_row += rows;
+        let (rows, gone) = (group_rows[index], &drops[index]);
         if gone.len() as u64 == rows {
             continue;
         }
         let written = file.flushed_row_groups().len();
         let mut out = file.next_row_group()?;
         if gone.is_empty() {
-            let range = group_range(&source.display, group.columns())?;
-            let chunks = GroupBytes {
-                start: range.start,
-                bytes: source.fetch(range).await?,
-            };
+            if !span.as_ref().is_some_and(|s| s.covers(&ranges[index])) {
+                let range = copy_span(&ranges, &drops, index, COPY_SPAN_MAX_BYTES);
+                span = Some(GroupBytes {
+                    start: range.start,
+                    bytes: source.fetch(range).await?,
+                });
+            }
+            let chunks = span
+                .as_ref()
+                .ok_or_else(|| Error::Other("no span".into()))?;
             let page_index = metadata.page_index_for_row_group(index);
             for (c, chunk) in group.columns().iter().enumerate() {
                 let close = ColumnCloseResult {
@@ -81,14 +100,14 @@ pub async fn splice(
                     column_index: page_index.column_index(c).cloned(),
                     offset_index: page_index.offset_index(c).cloned(),
                 };
-                out.append_column(&chunks, close)?;
+                out.append_column(chunks, close)?;
             }
             spliced.row_groups_copied += 1;
         } else {
             let mut writers = columns.create_column_writers(written)?;
             source
                 .again()?
-                .row_group_without(index, &gone)
+                .row_group_without(index, gone)
                 .read_each(None, |batch| encode(schema, &batch, &mut writers))
                 .await?;
             for writer in writers {
@@ -99,12 +118,6 @@ pub async fn splice(
         out.close()?;
         rows_kept += rows - gone.len() as u64;
         sent += send(&mut file, &mut sink).await?;
-    }
-    if first_row != listed.rows {
-        return Err(Error::bad_input(
-            &source.display,
-            format!("holds {first_row} rows, the manifest says {}", listed.rows),
-        ));
     }
     if rows_kept == 0 {
         // nothing was sent: without a row group the sink holds no bytes
@@ -126,6 +139,42 @@ pub async fn splice(
         sort_max: listed.sort_max.clone(),
     });
     Ok(spliced)
+}
+
+/// Bytes fetched at once for row groups copied one after another: one request on S3
+/// instead of one per row group, within a bound on what is held.
+const COPY_SPAN_MAX_BYTES: u64 = 64 << 20;
+
+/// `drop` (ascending positions in a file) split by row group, as positions within
+/// each group; positions past the last group are left out.
+fn by_row_group(drop: &[u64], group_rows: &[u64]) -> Vec<Vec<u64>> {
+    let mut drop = drop.iter().copied().peekable();
+    let mut first = 0;
+    group_rows
+        .iter()
+        .map(|&rows| {
+            let end = first + rows;
+            let gone = std::iter::from_fn(|| drop.next_if(|&p| p < end))
+                .map(|p| p - first)
+                .collect();
+            first = end;
+            gone
+        })
+        .collect()
+}
+
+/// The bytes to fetch for copying row group `first`: its own, and those of the row
+/// groups right after it that are copied too and lie next to it, within `max` bytes.
+fn copy_span(ranges: &[Range<u64>], drops: &[Vec<u64>], first: usize, max: u64) -> Range<u64> {
+    let start = ranges[first].start;
+    let mut end = ranges[first].end;
+    for (range, gone) in ranges.iter().zip(drops).skip(first + 1) {
+        if !gone.is_empty() || range.start != end || range.end - start > max {
+            break;
+        }
+        end = range.end;
+    }
+    start..end
 }
 
 /// Encodes one batch into a row group's column writers, leaf by leaf.
@@ -184,6 +233,12 @@ fn group_range(display: &str, chunks: &[ColumnChunkMetaData]) -> Result<Range<u6
         end = end.max(offset.saturating_add(length));
     }
     Ok(start.min(end)..end)
+}
+
+impl GroupBytes {
+    fn covers(&self, range: &Range<u64>) -> bool {
+        range.start >= self.start && range.end <= self.start + self.bytes.len() as u64
+    }
 }
 
 impl Length for GroupBytes {
@@ -258,6 +313,40 @@ mod tests {
             name_prefix: "part",
             first_number: 0,
         }
+    }
+
+    #[test]
+    fn dropped_rows_are_split_by_row_group() {
+        assert_eq!(
+            by_row_group(&[0, 99, 100, 250, 349], &[100, 100, 100, 50]),
+            vec![vec![0, 99], vec![0], vec![50], vec![49]]
+        );
+        assert_eq!(
+            by_row_group(&[], &[10, 10]),
+            vec![Vec::<u64>::new(), vec![]]
+        );
+    }
+
+    #[test]
+    fn consecutive_copied_row_groups_are_fetched_in_one_span() {
+        let ranges = [4..10, 10..20, 20..30, 30..40, 40..50, 55..60];
+        let none = Vec::new();
+        let drops = [
+            none.clone(),
+            none.clone(),
+            vec![3],
+            none.clone(),
+            none.clone(),
+            none,
+        ];
+        // groups 0 and 1, up to the group that loses a row
+        assert_eq!(copy_span(&ranges, &drops, 0, 100), 4..20);
+        // groups 3 and 4, not 5, which does not follow on
+        assert_eq!(copy_span(&ranges, &drops, 3, 100), 30..50);
+        // within the bound; a group larger than the bound alone
+        assert_eq!(copy_span(&ranges, &drops, 3, 15), 30..40);
+        assert_eq!(copy_span(&ranges, &drops, 3, 5), 30..40);
+        assert_eq!(copy_span(&ranges, &drops, 5, 100), 55..60);
     }
 
     /// The `n` values of a written file and its row groups' sizes.

@@ -384,9 +384,16 @@ pub(super) async fn rewrite_partition(
         ),
         _ => 0,
     };
+    // plus one current file fetched whole
+    let whole_file = (partition.current_files.iter())
+        .map(|f| f.bytes)
+        .filter(|&b| b <= patch::PATCH_WHOLE_FILE_MAX)
+        .max()
+        .unwrap_or(0);
     let patch_needed = (new_bytes + delta_bytes + partition.current_rows * KEY_BYTES_PER_ROW)
         .saturating_mul(3) as usize
-        / 2;
+        / 2
+        + whole_file as usize;
     let may_patch = choice.filter(|_| patch_needed <= run.merge_share);
 
     let folder = if partition.partition.is_empty() {

@@ -19,6 +19,11 @@ use parquet::basic::Compression;
 use std::mem::discriminant;
 use std::sync::atomic::Ordering;
 
+/// Current files up to this size are fetched whole for the probe, and again for the
+/// splice, instead of in a request per row group and column: a patch reads most of
+/// every file. One such copy is held at a time.
+pub(super) const PATCH_WHOLE_FILE_MAX: u64 = 64 << 20;
+
 /// A patched partition: its files, rows and the duplicates the patch removed.
 pub(super) struct Patched {
     pub files: Vec<DataFile>,
@@ -70,7 +75,10 @@ pub(super) async fn patch(
             .map(String::as_str)
             .collect();
         let (mut keys, mut origins) = (Vec::new(), Vec::new());
-        let readers: Vec<OpenFile> = current.iter().map(OpenFile::again).collect::<Result<_>>()?;
+        // one request per file instead of one per row group, each copy dropped in turn
+        let readers: Vec<OpenFile> = (current.iter())
+            .map(|f| f.again_whole(PATCH_WHOLE_FILE_MAX))
+            .collect::<Result<_>>()?;
         for (index, file) in readers.into_iter().enumerate() {
             let mut first = 0u64;
             file.read_each(Some(&columns), |batch| {
@@ -112,7 +120,8 @@ pub(super) async fn patch(
             parts += 1;
             file_name(PART_PREFIX, parts - 1)
         };
-        let spliced = splice(&request, &run.data_schema, file, listed, &name, gone).await?;
+        let whole = file.again_whole(PATCH_WHOLE_FILE_MAX)?;
+        let spliced = splice(&request, &run.data_schema, whole, listed, &name, gone).await?;
         run.row_groups_copied
             .fetch_add(spliced.row_groups_copied, Ordering::Relaxed);
         run.row_groups_reencoded
