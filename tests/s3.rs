@@ -683,7 +683,10 @@ fn a_late_hour_is_patched_in_on_s3_with_ranged_reads_and_no_copy_requests() {
     // at most three GETs per current file: footer, key probe, splice
     let current_files = metrics["files_removed"].as_u64().unwrap();
     let gets = metrics["requests"]["target"]["get"].as_u64().unwrap();
-    assert!(gets <= 3 * current_files, "{gets} GETs for {current_files} files");
+    assert!(
+        gets <= 3 * current_files,
+        "{gets} GETs for {current_files} files"
+    );
     let urls = check_live_files(&t, &manifest);
     assert!(urls.iter().any(|u| u.contains("/delta-")), "{urls:?}");
     with_manifest(&["verify", &t.definition], &manifest).ok();

@@ -81,6 +81,21 @@ pub struct Probe {
     pub duplicates: u64,
 }
 
+impl Probe {
+    /// Positions in their files of the superseded rows, when the probe looked at
+    /// batches read in file order: `origins[b]` is the file of batch `b` and the
+    /// position of its first row.
+    pub fn superseded_by_file(&self, origins: &[(usize, u64)], files: usize) -> Vec<Vec<u64>> {
+        let mut positions = vec![Vec::new(); files];
+        for (&(file, first), rows) in origins.iter().zip(&self.superseded) {
+            if let Some(at) = positions.get_mut(file) {
+                at.extend(rows.iter().map(|&r| first + r as u64));
+            }
+        }
+        positions
+    }
+}
+
 /// Looks up every current row's key among the new rows' keys; the rule decides which
 /// of each matching pair stays. Only the new keys are hashed into a table, and only
 /// the key and `order_by` columns of the current rows are looked at.
@@ -384,6 +399,20 @@ mod tests {
             }
         }
         assert_eq!(compared, 80);
+    }
+
+    #[test]
+    fn superseded_rows_are_placed_by_file_and_offset() {
+        let probe = Probe {
+            superseded: vec![vec![1, 4], vec![0], vec![], vec![2]],
+            fresh_lost: Vec::new(),
+            duplicates: 0,
+        };
+        let origins = [(0, 0), (0, 5), (1, 0), (1, 3)];
+        assert_eq!(
+            probe.superseded_by_file(&origins, 3),
+            vec![vec![1, 4, 5], vec![5], vec![]]
+        );
     }
 
     #[test]

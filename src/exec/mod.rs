@@ -6,7 +6,6 @@ pub mod buckets;
 pub mod external;
 pub mod fold;
 pub mod merge;
-pub mod patch;
 pub mod read;
 pub mod route;
 pub mod spill;

@@ -93,7 +93,7 @@ pub struct TableDefinition {
     pub target_file_size: u64,
     pub compression: Compression,
     /// Delta files a partition may hold beside its sorted files; 0 turns patching off
-    /// (see `exec::patch`).
+    /// (see `plan::patch`).
     pub max_delta_files: usize,
 }
 

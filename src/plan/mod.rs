@@ -2,6 +2,7 @@
 //! storage; the caller lists and scans the source and hands over plain values, so the
 //! rules about what is dirty and what a run selects are unit-tested on made-up inputs.
 
+pub mod patch;
 mod select;
 
 pub use select::{Selection, Shard};
@@ -9,6 +10,7 @@ pub use select::{Selection, Shard};
 use crate::error::{Error, Result};
 use crate::model::definition::TableDefinition;
 use crate::model::snapshot::{DataFile, QuarantinedFile, Snapshot};
+use patch::{Patch, choose_patch, is_delta};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -154,6 +156,10 @@ pub struct PartitionPlan {
     pub current_bytes: u64,
     pub estimated_output_bytes: u64,
     pub estimated_output_files: u64,
+    /// How the new rows go in when they are patched in rather than the partition
+    /// rewritten whole (none: rewritten whole). `compact` still rewrites it whole
+    /// when its files cannot be copied or the patch does not fit its memory share.
+    pub patch: Option<patch::Patch>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -288,20 +294,32 @@ pub fn plan(
             .map(|i| (i.size as u128 * i.rows as u128 / total_rows_of(i) as u128) as u64)
             .sum();
         let estimated_output_bytes = current_bytes + input_bytes;
-        let estimated_output_files = estimated_output_bytes
-            .div_ceil(definition.target_file_size)
-            .max(1);
+        // files written under today's rules are sorted and deduplicated: a patch may do
+        let rules_hold = current.is_some_and(|c| c.stale_reasons(definition).is_empty());
+        let patch = rules_hold
+            .then(|| choose_patch(&current_files, new_rows, definition.max_delta_files))
+            .flatten();
+        let deltas = current_files.iter().filter(|f| is_delta(&f.path)).count() as u64;
+        let estimated_output_files = match patch {
+            None => estimated_output_bytes
+                .div_ceil(definition.target_file_size)
+                .max(1),
+            Some(Patch::AddDelta) => current_files.len() as u64 + 1,
+            Some(Patch::MergeDeltas) => current_files.len() as u64 - deltas + 1,
+        };
         let is_new = current_files.is_empty();
-        let dirty_reason = if is_new {
-            format!(
-                "new partition: {new_rows} rows from {} source files",
-                inputs.len()
-            )
-        } else {
-            format!(
-                "{new_rows} new rows from {} source files to merge into {current_rows} rows",
-                inputs.len()
-            )
+        let sources = inputs.len();
+        let dirty_reason = match patch {
+            _ if is_new => format!("new partition: {new_rows} rows from {sources} source files"),
+            None => format!(
+                "{new_rows} new rows from {sources} source files to merge into {current_rows} rows"
+            ),
+            Some(Patch::AddDelta) => format!(
+                "{new_rows} new rows from {sources} source files to patch into {current_rows} rows as a delta file"
+            ),
+            Some(Patch::MergeDeltas) => format!(
+                "{new_rows} new rows from {sources} source files to patch into {current_rows} rows, merging its {deltas} delta files into one"
+            ),
         };
         let (selected, why) = selection.decide(&partition, chosen)?;
         if selected {
@@ -322,6 +340,7 @@ pub fn plan(
             current_bytes,
             estimated_output_bytes,
             estimated_output_files,
+            patch,
         });
     }
 

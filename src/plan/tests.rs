@@ -353,3 +353,53 @@ fn stale_partitions_are_reported_after_a_sort_key_change() {
     assert_eq!(p.stale_partitions.len(), 1);
     assert!(p.stale_partitions[0].reason.contains("[other]"));
 }
+
+#[test]
+fn few_new_rows_for_files_under_todays_rules_are_planned_as_a_patch() {
+    let def = definition();
+    let mut snap = snapshot_with(
+        &def,
+        &[],
+        &[("dt=1", &[]), ("dt=2", &[]), ("dt=3", &[]), ("dt=4", &[])],
+    );
+    // dt=2 already holds four delta files; dt=3 was sorted by another key
+    let deltas = (0..4).map(|n| DataFile {
+        path: format!("dt=2/run-1/delta-0000{n}.parquet"),
+        bytes: 50,
+        rows: 1,
+        sort_min: None,
+        sort_max: None,
+    });
+    let dt2 = snap.partitions.get_mut("dt=2").unwrap();
+    dt2.files[0].rows = 100;
+    dt2.files.extend(deltas);
+    snap.partitions.get_mut("dt=3").unwrap().sort_by = vec!["other".into()];
+    let listing = vec![listed("h=9/late.parquet", 50, 9)];
+    let feeds = [("dt=1", 2), ("dt=2", 1), ("dt=3", 2), ("dt=4", 9), ("dt=5", 2)];
+    let scans = HashMap::from([("h=9/late.parquet".to_string(), scan(&feeds))]);
+    let p = plan_all(&def, Some(&snap), &listing, &scans).unwrap();
+    let planned: Vec<_> = p
+        .partitions
+        .iter()
+        .map(|p| (p.partition.as_str(), p.patch, p.estimated_output_files))
+        .collect();
+    assert_eq!(
+        planned,
+        vec![
+            ("dt=1", Some(Patch::AddDelta), 2),
+            ("dt=2", Some(Patch::MergeDeltas), 2),
+            // stale files, too many new rows (9 of 19), a new partition: whole
+            ("dt=3", None, 1),
+            ("dt=4", None, 1),
+            ("dt=5", None, 1),
+        ]
+    );
+    assert!(p.partitions[0].reason.contains("as a delta file"));
+    assert!(p.partitions[1].reason.contains("merging its 4 delta files"));
+
+    // a definition without deltas never patches
+    let mut off = def.clone();
+    off.max_delta_files = 0;
+    let p = plan_all(&off, Some(&snap), &listing, &scans).unwrap();
+    assert!(p.partitions.iter().all(|p| p.patch.is_none()));
+}

@@ -11,7 +11,6 @@ use crate::exec::fold::fold;
 use crate::exec::merge::{
     add_deliveries, add_delivery, current_delivery, new_delivery, sort_batches, with_delivery_field,
 };
-use crate::exec::patch::{PART_PREFIX, Patch, choose_patch, is_delta};
 use crate::exec::route::locate_rows;
 use crate::exec::spill::{SpillDir, batch_bytes};
 use crate::exec::write::{FileSizing, WriteRequest, undictionaried_columns, write_sorted};
@@ -22,6 +21,7 @@ use crate::model::snapshot::PartitionState;
 use crate::ops::Table;
 use crate::ops::inventory::Inventory;
 use crate::plan::PartitionPlan;
+use crate::plan::patch::{PART_PREFIX, Patch, is_delta};
 use crate::storage::Location;
 use arrow::array::{RecordBatch, UInt32Array, UInt64Array};
 use arrow::compute::{concat_batches, take_record_batch};
@@ -338,7 +338,7 @@ impl Rules {
 /// sorted and written to a fresh folder. In memory when they fit the partition's
 /// share of the memory limit, else through sorted runs on disk; or, when a few new
 /// rows meet current files written under today's rules, patched in (see
-/// `exec::patch`).
+/// `plan::patch`).
 pub(super) async fn rewrite_partition(
     run: &Run,
     partition: PartitionPlan,
@@ -370,12 +370,7 @@ pub(super) async fn rewrite_partition(
     let needed = total_bytes.saturating_mul(3) as usize / 2;
     // a patch holds the new rows and the current rows' keys, and the delta rows
     // when it merges the deltas
-    let choice = rules_hold
-        .then(|| {
-            let max_deltas = run.definition.max_delta_files;
-            choose_patch(&partition.current_files, partition.new_rows, max_deltas)
-        })
-        .flatten();
+    let choice = partition.patch;
     let deltas = partition.current_files.iter().filter(|f| is_delta(&f.path));
     let delta_bytes = match choice {
         Some(Patch::MergeDeltas) => unread(

@@ -1,4 +1,4 @@
-//! Patching a partition (see `exec::patch`): the new rows are deduplicated and
+//! Patching a partition (see `plan::patch`): the new rows are deduplicated and
 //! sorted, the current rows' keys are probed against them, each current file is
 //! spliced without its superseded rows, and the winning new rows become a delta file.
 
@@ -6,11 +6,11 @@ use super::Run;
 use crate::error::Result;
 use crate::exec::fold::probe;
 use crate::exec::merge::{Merged, add_delivery, current_delivery, dedup_and_sort};
-use crate::exec::patch::{DELTA_PREFIX, PART_PREFIX, Patch, is_delta, positions_by_file};
 use crate::exec::read::OpenFile;
 use crate::exec::splice::splice;
 use crate::exec::write::{FileSizing, WriteRequest, file_name, write_sorted};
 use crate::model::snapshot::DataFile;
+use crate::plan::patch::{DELTA_PREFIX, PART_PREFIX, Patch, is_delta};
 use arrow::array::{BooleanArray, RecordBatch};
 use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::SchemaRef;
@@ -92,7 +92,7 @@ pub(super) async fn patch(
         let outcome = probe(&keys, &fresh, rule)?;
         drop(keys);
         duplicates_removed += outcome.duplicates;
-        superseded = positions_by_file(&origins, &outcome.superseded, current.len());
+        superseded = outcome.superseded_by_file(&origins, current.len());
         if outcome.fresh_lost.contains(&true) {
             let keep: BooleanArray = outcome.fresh_lost.iter().map(|&l| Some(!l)).collect();
             fresh = filter_record_batch(&fresh, &keep)?;

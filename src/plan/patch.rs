@@ -1,4 +1,4 @@
-//! When a partition's new rows are patched in instead of rewriting the partition.
+//! Planning when a partition's new rows are patched in instead of rewriting it.
 //!
 //! An hour of late events adds a few rows to many partitions and supersedes a few of
 //! their current rows. Rewriting those partitions whole re-encodes two thirds of the
@@ -11,6 +11,7 @@
 //! [`MAX_DELTA_ROWS_PERCENT`] of the rows the partition is rewritten whole again.
 
 use crate::model::snapshot::DataFile;
+use serde::Serialize;
 
 /// Name prefix of a partition's sorted files.
 pub const PART_PREFIX: &str = "part";
@@ -27,7 +28,8 @@ pub fn is_delta(path: &str) -> bool {
 }
 
 /// How new rows are patched into a partition.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Patch {
     /// The new rows become one more delta file.
     AddDelta,
@@ -54,23 +56,6 @@ pub fn choose_patch(current: &[DataFile], new_rows: u64, max_delta_files: usize)
     } else {
         Some(Patch::AddDelta)
     }
-}
-
-/// Positions in their files of the rows a probe found superseded. The probe looked at
-/// batches read in file order: `origins[b]` is the file of batch `b` and the position
-/// of its first row; `superseded[b]` the rows of batch `b` (ascending).
-pub fn positions_by_file(
-    origins: &[(usize, u64)],
-    superseded: &[Vec<usize>],
-    files: usize,
-) -> Vec<Vec<u64>> {
-    let mut positions = vec![Vec::new(); files];
-    for (&(file, first), rows) in origins.iter().zip(superseded) {
-        if let Some(at) = positions.get_mut(file) {
-            at.extend(rows.iter().map(|&r| first + r as u64));
-        }
-    }
-    positions
 }
 
 #[cfg(test)]
@@ -127,15 +112,5 @@ mod tests {
         ];
         assert_eq!(choose_patch(&current, 25, 4), add);
         assert_eq!(choose_patch(&current, 200, 4), None);
-    }
-
-    #[test]
-    fn superseded_rows_are_placed_by_file_and_offset() {
-        let origins = [(0, 0), (0, 5), (1, 0), (1, 3)];
-        let superseded = vec![vec![1, 4], vec![0], vec![], vec![2]];
-        assert_eq!(
-            positions_by_file(&origins, &superseded, 3),
-            vec![vec![1, 4, 5], vec![5], vec![]]
-        );
     }
 }
