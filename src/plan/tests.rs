@@ -375,7 +375,13 @@ fn few_new_rows_for_files_under_todays_rules_are_planned_as_a_patch() {
     dt2.files.extend(deltas);
     snap.partitions.get_mut("dt=3").unwrap().sort_by = vec!["other".into()];
     let listing = vec![listed("h=9/late.parquet", 50, 9)];
-    let feeds = [("dt=1", 2), ("dt=2", 1), ("dt=3", 2), ("dt=4", 9), ("dt=5", 2)];
+    let feeds = [
+        ("dt=1", 2),
+        ("dt=2", 1),
+        ("dt=3", 2),
+        ("dt=4", 9),
+        ("dt=5", 2),
+    ];
     let scans = HashMap::from([("h=9/late.parquet".to_string(), scan(&feeds))]);
     let p = plan_all(&def, Some(&snap), &listing, &scans).unwrap();
     let planned: Vec<_> = p

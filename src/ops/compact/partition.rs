@@ -21,7 +21,7 @@ use crate::model::snapshot::PartitionState;
 use crate::ops::Table;
 use crate::ops::inventory::Inventory;
 use crate::plan::PartitionPlan;
-use crate::plan::patch::{PART_PREFIX, Patch, is_delta};
+use crate::plan::patch::{PART_PREFIX, is_delta};
 use crate::storage::Location;
 use arrow::array::{RecordBatch, UInt32Array, UInt64Array};
 use arrow::compute::{concat_batches, take_record_batch};
@@ -33,17 +33,13 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 mod patch;
-use patch::{patch, splicable};
+use patch::{memory_needed, patch, splicable};
 
 /// Shares of the memory limit: routed rows waiting for their partition, and
 /// partitions being merged. The rest is headroom for decoding, encoding and the
 /// allocator, which the accounting does not see.
 const ROUTING_SHARE_PERCENT: usize = 25;
 const MERGE_SHARE_PERCENT: usize = 30;
-
-/// What the key and order columns of one current row weigh in memory, for the
-/// probe of a patch (a UUID-sized key and a timestamp, with offsets).
-const KEY_BYTES_PER_ROW: u64 = 64;
 
 /// Rows handed to the Parquet writer at a time.
 const WRITE_CHUNK_ROWS: usize = 64 * 1024;
@@ -368,27 +364,8 @@ pub(super) async fn rewrite_partition(
     // rows are sorted or folded where they lie and copied out a chunk at a time:
     // the rows once, plus keys, a chunk and the writer's pages
     let needed = total_bytes.saturating_mul(3) as usize / 2;
-    // a patch holds the new rows and the current rows' keys, and the delta rows
-    // when it merges the deltas
     let choice = partition.patch;
-    let deltas = partition.current_files.iter().filter(|f| is_delta(&f.path));
-    let delta_bytes = match choice {
-        Some(Patch::MergeDeltas) => unread(
-            deltas.clone().map(|f| f.rows).sum(),
-            deltas.map(|f| f.bytes).sum(),
-        ),
-        _ => 0,
-    };
-    // plus one current file fetched whole
-    let whole_file = (partition.current_files.iter())
-        .map(|f| f.bytes)
-        .filter(|&b| b <= patch::PATCH_WHOLE_FILE_MAX)
-        .max()
-        .unwrap_or(0);
-    let patch_needed = (new_bytes + delta_bytes + partition.current_rows * KEY_BYTES_PER_ROW)
-        .saturating_mul(3) as usize
-        / 2
-        + whole_file as usize;
+    let patch_needed = choice.map_or(0, |how| memory_needed(&partition, how, new_bytes, &unread));
     let may_patch = choice.filter(|_| patch_needed <= run.merge_share);
 
     let folder = if partition.partition.is_empty() {

@@ -10,6 +10,7 @@ use crate::exec::read::OpenFile;
 use crate::exec::splice::splice;
 use crate::exec::write::{FileSizing, WriteRequest, file_name, write_sorted};
 use crate::model::snapshot::DataFile;
+use crate::plan::PartitionPlan;
 use crate::plan::patch::{DELTA_PREFIX, PART_PREFIX, Patch, is_delta};
 use arrow::array::{BooleanArray, RecordBatch};
 use arrow::compute::{concat_batches, filter_record_batch};
@@ -22,13 +23,43 @@ use std::sync::atomic::Ordering;
 /// Current files up to this size are fetched whole for the probe, and again for the
 /// splice, instead of in a request per row group and column: a patch reads most of
 /// every file. One such copy is held at a time.
-pub(super) const PATCH_WHOLE_FILE_MAX: u64 = 64 << 20;
+const PATCH_WHOLE_FILE_MAX: u64 = 64 << 20;
 
 /// A patched partition: its files, rows and the duplicates the patch removed.
 pub(super) struct Patched {
     pub files: Vec<DataFile>,
     pub rows: u64,
     pub duplicates_removed: u64,
+}
+
+/// What the key and order columns of one current row weigh in memory, for the
+/// probe (a UUID-sized key and a timestamp, with offsets).
+const KEY_BYTES_PER_ROW: u64 = 64;
+
+/// Memory a patch of `partition` needs: its new rows (`new_bytes` decoded), the
+/// current rows' keys, the delta rows when it merges the deltas, and one current
+/// file (or span of row groups) fetched whole. `unread` estimates the decoded size
+/// of rows not read yet from their count and their bytes on disk.
+pub(super) fn memory_needed(
+    partition: &PartitionPlan,
+    how: Patch,
+    new_bytes: u64,
+    unread: &dyn Fn(u64, u64) -> u64,
+) -> usize {
+    let deltas = partition.current_files.iter().filter(|f| is_delta(&f.path));
+    let delta_bytes = match how {
+        Patch::MergeDeltas => unread(
+            deltas.clone().map(|f| f.rows).sum(),
+            deltas.map(|f| f.bytes).sum(),
+        ),
+        Patch::AddDelta => 0,
+    };
+    let fetched = (partition.current_files.iter())
+        .map(|f| f.bytes.min(PATCH_WHOLE_FILE_MAX))
+        .max()
+        .unwrap_or(0);
+    let rows = new_bytes + delta_bytes + partition.current_rows * KEY_BYTES_PER_ROW;
+    (rows.saturating_mul(3) / 2).saturating_add(fetched) as usize
 }
 
 /// Whether a current file can be spliced into a file of today's encoding: it holds
