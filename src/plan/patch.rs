@@ -3,12 +3,12 @@
 //! An hour of late events adds a few rows to many partitions and supersedes a few of
 //! their current rows. Rewriting those partitions whole re-encodes two thirds of the
 //! table every hour. A patch writes the winning new rows as a sorted `delta` file and
-//! copies the current files without their superseded rows (see `splice`). Every file
-//! stays sorted and the partition keeps one row per dedup key, but the partition is no
-//! longer one sorted sequence; so deltas are bounded. Past the definition's
+//! copies the current files without their superseded rows (see `exec::splice`). Every
+//! file stays sorted and the partition keeps one row per dedup key, but the partition
+//! is no longer one sorted sequence; so deltas are bounded. Past the definition's
 //! `max_delta_files` the deltas and the new rows are merged into one delta (they are
-//! small); past
-//! [`MAX_DELTA_ROWS_PERCENT`] of the rows the partition is rewritten whole again.
+//! small); past [`MAX_DELTA_ROWS_PERCENT`] of the rows the partition is rewritten
+//! whole again.
 
 use crate::model::snapshot::DataFile;
 use serde::Serialize;
@@ -24,7 +24,8 @@ pub const MAX_DELTA_ROWS_PERCENT: u64 = 25;
 /// Whether a data file (by its path) is a delta file.
 pub fn is_delta(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    name.starts_with(DELTA_PREFIX) && name[DELTA_PREFIX.len()..].starts_with('-')
+    name.strip_prefix(DELTA_PREFIX)
+        .is_some_and(|rest| rest.starts_with('-'))
 }
 
 /// How new rows are patched into a partition.
