@@ -87,20 +87,36 @@ def raw_size(raw):
 EXTRA_ARGS = []
 
 
+def write_definition(out, raw):
+    """The reference definition for compacting raw into out/lake, written as out/events.json."""
+    os.makedirs(out, exist_ok=True)
+    definition = os.path.join(out, "events.json")
+    with open(definition, "w") as fh:
+        json.dump(dict(DEFINITION, source=raw, target=os.path.join(out, "lake")), fh)
+    return definition
+
+
+def check_live(binary, bench, definition, out, expected_raw):
+    """Checks the live files of out/lake against expected_raw's _expected.json."""
+    files = os.path.join(out, "live.txt")
+    with open(files, "w") as fh:
+        subprocess.run([binary, "files", definition], stdout=fh, check=True)
+    return check(bench, os.path.join(out, "lake"), expected_raw, files)
+
+
+def arrival_hours(raw):
+    """The raw lake's arrival-hour folders, oldest first."""
+    return sorted(os.path.relpath(d, raw) for d, _, fs in os.walk(raw) if any(f.endswith(".parquet") for f in fs))
+
+
 def compact(binary, bench, raw, out, expected_raw=None, fresh=True):
     """Compacts raw into out/lake with laketidy; checks the result against expected_raw's
     _expected.json (default raw's). Returns (wall, peak RSS, verdict)."""
     if fresh:
         shutil.rmtree(out, ignore_errors=True)
-    os.makedirs(out, exist_ok=True)
-    definition = os.path.join(out, "events.json")
-    with open(definition, "w") as fh:
-        json.dump(dict(DEFINITION, source=raw, target=os.path.join(out, "lake")), fh)
+    definition = write_definition(out, raw)
     wall, rss = timed([binary, "compact", definition, "--no-progress", "-q", *EXTRA_ARGS])
-    files = os.path.join(out, "live.txt")
-    with open(files, "w") as fh:
-        subprocess.run([binary, "files", definition], stdout=fh, check=True)
-    return wall, rss, check(bench, os.path.join(out, "lake"), expected_raw or raw, files)
+    return wall, rss, check_live(binary, bench, definition, out, expected_raw or raw)
 
 
 def header(a, raw):
@@ -161,7 +177,7 @@ def link_tree(src, dst):
 
 
 def incremental(a, bench, work, raw):
-    arrivals = sorted(os.path.relpath(d, raw) for d, _, fs in os.walk(raw) if any(f.endswith(".parquet") for f in fs))
+    arrivals = arrival_hours(raw)
     last = arrivals[-1]
     inc = os.path.join(work, "incremental")
     shutil.rmtree(inc, ignore_errors=True)
@@ -171,10 +187,7 @@ def incremental(a, bench, work, raw):
     # the state every incremental run starts from: all arrival hours but the last,
     # compacted where the runs will find it (the manifest knows its target)
     out = os.path.join(inc, "run")
-    os.makedirs(out)
-    definition = os.path.join(out, "events.json")
-    with open(definition, "w") as fh:
-        json.dump(dict(DEFINITION, source=os.path.join(inc, "raw"), target=os.path.join(out, "lake")), fh)
+    definition = write_definition(out, os.path.join(inc, "raw"))
     wall, _ = timed([a.binary, "compact", definition, "--no-progress", "-q", *EXTRA_ARGS])
     shutil.move(out, os.path.join(inc, "base"))
     print(f"compacted {len(arrivals) - 1} arrival hours in {wall:.1f} s; adding {last}", file=sys.stderr)
@@ -201,7 +214,7 @@ def incremental(a, bench, work, raw):
 
 
 def steady(a, bench, work, raw):
-    arrivals = sorted(os.path.relpath(d, raw) for d, _, fs in os.walk(raw) if any(f.endswith(".parquet") for f in fs))
+    arrivals = arrival_hours(raw)
     held_back = arrivals[-a.hours:]
     full_wall, full_rss, verdict = compact(a.binary, bench, raw, os.path.join(work, "out-full"))
     print(f"full        {full_wall:7.1f} s {full_rss / 2**30:6.2f} GiB  {verdict}", file=sys.stderr)
@@ -215,10 +228,7 @@ def steady(a, bench, work, raw):
     for hour in held_back:
         move(hour, "raw", "held")
     out = os.path.join(root, "run")
-    os.makedirs(out)
-    definition = os.path.join(out, "events.json")
-    with open(definition, "w") as fh:
-        json.dump(dict(DEFINITION, source=os.path.join(root, "raw"), target=os.path.join(out, "lake")), fh)
+    definition = write_definition(out, os.path.join(root, "raw"))
     wall, _ = timed([a.binary, "compact", definition, "--no-progress", "-q", *EXTRA_ARGS])
     print(f"compacted {len(arrivals) - a.hours} arrival hours in {wall:.1f} s", file=sys.stderr)
     print(f"\n{a.profile} profile: {raw_size(raw) / 1e6:.0f} MB of raw Parquet; one full run, then {a.hours} "
@@ -240,10 +250,7 @@ def steady(a, bench, work, raw):
             m = json.load(fh)["metrics"]
         print(f"| {hour} | {wall:.2f} s | {wall / full_wall:.0%} | {m['partitions_patched']} | "
               f"{m['partitions_deltas_merged']} | {m['row_groups_copied']} / {m['row_groups_reencoded']} |")
-    files = os.path.join(out, "live.txt")
-    with open(files, "w") as fh:
-        subprocess.run([a.binary, "files", definition], stdout=fh, check=True)
-    verdict = check(bench, os.path.join(out, "lake"), raw, files)
+    verdict = check_live(a.binary, bench, definition, out, raw)
     print(f"\nfull run {full_wall:.1f} s; one hour at a time: median {statistics.median(walls):.2f} s "
           f"({statistics.median(walls) / full_wall:.0%}); final lake {verdict}")
 

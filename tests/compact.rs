@@ -116,13 +116,10 @@ fn incremental_runs_rewrite_only_partitions_that_received_rows() {
 
 #[test]
 fn rerunning_a_finished_job_commits_nothing() {
-    let ws = Workspace::new("128MiB");
-    let lake = Lake::generate(Params {
+    let (ws, _) = Workspace::compacted(Params {
         rows: 2_000,
         ..Params::default()
     });
-    lake.write(&ws.raw, 0..lake.params.hours);
-    laketidy(&["compact", ws.def()]).ok();
     let before = tree(&ws.lake);
     let run = laketidy(&["compact", ws.def()]).ok();
     assert!(run.stdout.contains("nothing to do"), "{}", run.stdout);
@@ -357,13 +354,10 @@ fn late_hours_are_patched_in_as_bounded_deltas_and_the_lake_stays_correct() {
 
 #[test]
 fn a_redelivery_older_than_the_kept_row_loses_when_patched_in() {
-    let ws = Workspace::new("128MiB");
-    let lake = Lake::generate(Params {
+    let (ws, lake) = Workspace::compacted(Params {
         evolve_hour: 0,
         ..Params::default()
     });
-    lake.write(&ws.raw, 0..lake.params.hours);
-    laketidy(&["compact", ws.def()]).ok();
     // five events delivered again, each with a received_at an hour before the
     // delivery that was kept: the kept rows must stay, the old copies must not appear
     let kept = lake.expected(lake.params.hours);

@@ -13,14 +13,10 @@ fn vacuum_now(ws: &Workspace, extra: &[&str]) -> serde_json::Value {
 }
 
 fn compacted(rows: usize) -> (Workspace, Lake) {
-    let ws = Workspace::new("128MiB");
-    let lake = Lake::generate(Params {
+    Workspace::compacted(Params {
         rows,
         ..Params::default()
-    });
-    lake.write(&ws.raw, 0..lake.params.hours);
-    laketidy(&["compact", ws.def()]).ok();
-    (ws, lake)
+    })
 }
 
 #[test]

@@ -54,11 +54,8 @@ pub fn fold(
     if let Some(rule) = dedup {
         let outcome = probe(&current, &fresh, rule)?;
         duplicates_removed += outcome.duplicates;
+        fresh = outcome.without_lost(fresh)?;
         superseded = outcome.superseded;
-        if outcome.fresh_lost.iter().any(|&lost| lost) {
-            let keep: BooleanArray = outcome.fresh_lost.iter().map(|&l| Some(!l)).collect();
-            fresh = filter_record_batch(&fresh, &keep)?;
-        }
     }
     let runs = merge_runs(&current, &fresh, &superseded, sort_by)?;
     let mut inputs = current;
@@ -82,6 +79,15 @@ pub struct Probe {
 }
 
 impl Probe {
+    /// The probed new rows without those a current row beats.
+    pub fn without_lost(&self, fresh: RecordBatch) -> Result<RecordBatch, ArrowError> {
+        if !self.fresh_lost.contains(&true) {
+            return Ok(fresh);
+        }
+        let keep: BooleanArray = self.fresh_lost.iter().map(|&l| Some(!l)).collect();
+        filter_record_batch(&fresh, &keep)
+    }
+
     /// Positions in their files of the superseded rows, when the probe looked at
     /// batches read in file order: `origins[b]` is the file of batch `b` and the
     /// position of its first row.

@@ -278,7 +278,7 @@ mod tests {
     use arrow::datatypes::Int64Type;
     use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
     use parquet::basic::{Compression, ZstdLevel};
-    use parquet::file::metadata::PageIndexPolicy;
+    use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
     use parquet::file::properties::{EnabledStatistics, WriterProperties};
     use std::sync::Arc;
 
@@ -349,28 +349,48 @@ mod tests {
         assert_eq!(copy_span(&ranges, &drops, 5, 100), 55..60);
     }
 
-    /// The `n` values of a written file and its row groups' sizes.
-    fn read_back(path: &std::path::Path) -> (Vec<i64>, Vec<i64>) {
-        let bytes = bytes::Bytes::from(std::fs::read(path).unwrap());
-        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
-        let groups = reader
-            .metadata()
-            .row_groups()
-            .iter()
-            .map(|g| g.num_rows())
-            .collect();
-        let values = reader
-            .build()
-            .unwrap()
-            .flat_map(|b| {
-                b.unwrap()
-                    .column(1)
-                    .as_primitive::<Int64Type>()
-                    .values()
-                    .to_vec()
-            })
-            .collect();
-        (values, groups)
+    /// A written file's rows and its footer, page index required.
+    fn read_back(bytes: &[u8]) -> (RecordBatch, Arc<ParquetMetaData>) {
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+        let bytes = bytes::Bytes::copy_from_slice(bytes);
+        let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(bytes, options).unwrap();
+        let metadata = reader.metadata().clone();
+        let batches: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
+        let batch = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+        (batch, metadata)
+    }
+
+    /// The `n` column of rows read back.
+    fn values(batch: &RecordBatch) -> Vec<i64> {
+        batch
+            .column(1)
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec()
+    }
+
+    /// Splices the listed file in `target` as `name`, without the rows at `drop`.
+    async fn splice_listed(
+        target: &Location,
+        listed: &DataFile,
+        schema: &SchemaRef,
+        name: &str,
+        drop: &[u64],
+    ) -> Spliced {
+        let sort_by = vec!["id".to_string()];
+        let source = open_indexed(target, &listed.path, listed.bytes)
+            .await
+            .unwrap();
+        splice(
+            &request(target, &sort_by),
+            schema,
+            source,
+            listed,
+            name,
+            drop,
+        )
+        .await
+        .unwrap()
     }
 
     #[tokio::test]
@@ -398,69 +418,35 @@ mod tests {
             sort_min: Some(vec![Some("e0000".into())]),
             sort_max: Some(vec![Some("e0349".into())]),
         };
-        let source = open_indexed(&target, &listed.path, listed.bytes)
-            .await
-            .unwrap();
-        assert_eq!(source.metadata().num_row_groups(), 4);
+        let (_, before) = read_back(&written);
+        assert_eq!(before.num_row_groups(), 4);
 
         // rows 0 and 349 (first and last), 150..=151 in the second group, and the
         // whole third group go; the fourth group's first row too
         let mut drop: Vec<u64> = vec![0, 150, 151];
         drop.extend(200..300);
         drop.extend([300, 349]);
-        let sort_by = vec!["id".to_string()];
         let schema = rows.schema();
-        let spliced = splice(
-            &request(&target, &sort_by),
-            &schema,
-            source,
-            &listed,
-            "part-00000.parquet",
-            &drop,
-        )
-        .await
-        .unwrap();
+        let spliced = splice_listed(&target, &listed, &schema, "part-00000.parquet", &drop).await;
         assert_eq!(spliced.row_groups_copied, 0);
         assert_eq!(spliced.row_groups_reencoded, 3);
         let file = spliced.file.unwrap();
-        let (got, groups) = read_back(&dir.path().join(&file.path));
+        let (got, metadata) = read_back(&std::fs::read(dir.path().join(&file.path)).unwrap());
         let kept: Vec<i64> = (0..350).filter(|n| !drop.contains(&(*n as u64))).collect();
-        assert_eq!(got, kept);
+        assert_eq!(values(&got), kept);
+        let groups: Vec<i64> = metadata.row_groups().iter().map(|g| g.num_rows()).collect();
         assert_eq!(groups, vec![99, 98, 48], "the emptied group is gone");
         assert_eq!(file.rows, kept.len() as u64);
 
         // a file that loses every row is not written at all
-        let source = open_indexed(&target, &listed.path, listed.bytes)
-            .await
-            .unwrap();
         let all: Vec<u64> = (0..350).collect();
-        let spliced = splice(
-            &request(&target, &sort_by),
-            &schema,
-            source,
-            &listed,
-            "part-00009.parquet",
-            &all,
-        )
-        .await
-        .unwrap();
+        let spliced = splice_listed(&target, &listed, &schema, "part-00009.parquet", &all).await;
         assert!(spliced.file.is_none());
         assert!(!dir.path().join("p/run-2/part-00009.parquet").exists());
 
         // only the second group's rows 150 and 151 go: the first group is copied
-        let source = open_indexed(&target, &listed.path, listed.bytes)
-            .await
-            .unwrap();
-        let spliced = splice(
-            &request(&target, &sort_by),
-            &schema,
-            source,
-            &listed,
-            "part-00001.parquet",
-            &[150, 151],
-        )
-        .await
-        .unwrap();
+        let spliced =
+            splice_listed(&target, &listed, &schema, "part-00001.parquet", &[150, 151]).await;
         assert_eq!(
             (spliced.row_groups_copied, spliced.row_groups_reencoded),
             (3, 1)
@@ -472,30 +458,13 @@ mod tests {
         assert_eq!(bytes.len() as u64, file.bytes);
 
         // the rows are the source's without the dropped ones, in order
-        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
-        let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(
-            bytes::Bytes::from(bytes.clone()),
-            options,
-        )
-        .unwrap();
-        let metadata = reader.metadata().clone();
-        let batches: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
-        let got: Vec<i64> = batches
-            .iter()
-            .flat_map(|b| b.column(1).as_primitive::<Int64Type>().values().to_vec())
-            .collect();
+        let (got, metadata) = read_back(&bytes);
         let expected: Vec<i64> = (0..350).filter(|n| ![150, 151].contains(n)).collect();
-        assert_eq!(got, expected);
-        assert_eq!(batches[0].column(0).null_count(), 0);
+        assert_eq!(values(&got), expected);
+        assert_eq!(got.column(0).null_count(), 0);
 
         // a copied group's column chunks are the source's bytes, and its page index
         // points at its pages in the new file
-        let source = ParquetRecordBatchReaderBuilder::try_new_with_options(
-            bytes::Bytes::from(written.clone()),
-            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required),
-        )
-        .unwrap();
-        let before = source.metadata();
         for group in [0, 2, 3] {
             for column in 0..2 {
                 let (from, len) = before.row_group(group).column(column).byte_range();

@@ -92,6 +92,16 @@ impl Workspace {
         }
     }
 
+    /// A workspace whose whole generated lake (`params`) arrived and was compacted
+    /// once: version 1.
+    pub fn compacted(params: lakegen::Params) -> (Self, lakegen::Lake) {
+        let ws = Workspace::new("128MiB");
+        let lake = lakegen::Lake::generate(params);
+        lake.write(&ws.raw, 0..lake.params.hours);
+        laketidy(&["compact", ws.def()]).ok();
+        (ws, lake)
+    }
+
     /// A workspace whose lake arrived in two halves (hours 0..3, then the rest), each
     /// compacted: versions 1 and 2.
     pub fn compacted_twice(rows: usize) -> (Self, lakegen::Lake) {

@@ -2,10 +2,10 @@
 //! sorted, the current rows' keys are probed against them, each current file is
 //! spliced without its superseded rows, and the winning new rows become a delta file.
 
-use super::Run;
+use super::{Run, read_current};
 use crate::error::Result;
 use crate::exec::fold::probe;
-use crate::exec::merge::{Merged, add_delivery, current_delivery, dedup_and_sort};
+use crate::exec::merge::{Merged, dedup_and_sort};
 use crate::exec::read::OpenFile;
 use crate::exec::splice::splice;
 use crate::exec::write::{FileSizing, WriteRequest, file_name, write_sorted};
@@ -124,10 +124,7 @@ pub(super) async fn patch(
         drop(keys);
         duplicates_removed += outcome.duplicates;
         superseded = outcome.superseded_by_file(&origins, current.len());
-        if outcome.fresh_lost.contains(&true) {
-            let keep: BooleanArray = outcome.fresh_lost.iter().map(|&l| Some(!l)).collect();
-            fresh = filter_record_batch(&fresh, &keep)?;
-        }
+        fresh = outcome.without_lost(fresh)?;
     }
 
     let mut files = Vec::new();
@@ -210,15 +207,13 @@ async fn read_without(
 ) -> Result<()> {
     let mut drop = drop.iter().copied().peekable();
     let mut first = 0u64;
-    file.read_each(None, |batch| {
-        let rows = batch.num_rows() as u64;
+    read_current(run, index, file, |numbered| {
+        let rows = numbered.num_rows() as u64;
         let keep: BooleanArray = (first..first + rows)
             .map(|p| Some(drop.next_if_eq(&p).is_none()))
             .collect();
-        let numbered = add_delivery(&batch, &run.flow_schema, current_delivery(index, first))?;
         first += rows;
         each(filter_record_batch(&numbered, &keep)?)
     })
-    .await?;
-    Ok(())
+    .await
 }
