@@ -45,16 +45,7 @@ impl OpenFile {
 
     /// A second reader of the same file, without fetching its footer again.
     pub fn again(&self) -> Result<OpenFile> {
-        Ok(OpenFile {
-            display: self.display.clone(),
-            builder: ParquetRecordBatchStreamBuilder::new_with_metadata(
-                self.reader.clone(),
-                self.metadata.clone(),
-            ),
-            metadata: self.metadata.clone(),
-            reader: self.reader.clone(),
-            expected_rows: self.num_rows() as i64,
-        })
+        Ok(self.read_through(self.reader.clone()))
     }
 
     /// A second reader of the same file that fetches it whole with its first request
@@ -66,14 +57,21 @@ impl OpenFile {
             reader.whole = Arc::new(OnceCell::new());
             reader.whole_max = max;
         }
-        Ok(OpenFile {
+        Ok(self.read_through(reader))
+    }
+
+    /// A reader of all of this file through `reader`, with the footer already read.
+    fn read_through(&self, reader: StoreReader) -> OpenFile {
+        OpenFile {
+            display: self.display.clone(),
             builder: ParquetRecordBatchStreamBuilder::new_with_metadata(
                 reader.clone(),
                 self.metadata.clone(),
             ),
+            metadata: self.metadata.clone(),
             reader,
-            ..self.again()?
-        })
+            expected_rows: self.num_rows() as i64,
+        }
     }
 
     /// Reads only the rows at these positions (ascending, within the file).

@@ -239,7 +239,7 @@ mod tests {
     use arrow::array::{ArrayRef, Int64Array, StringArray};
     use bytes::Bytes;
     use parquet::arrow::ArrowWriter;
-    use parquet::file::metadata::ParquetMetaDataReader;
+    use parquet::file::metadata::{ParquetMetaDataOptions, ParquetMetaDataReader};
     use std::sync::Arc;
 
     #[test]
@@ -271,13 +271,20 @@ mod tests {
         let mut writer = ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props)).unwrap();
         writer.write(&batch).unwrap();
         writer.close().unwrap();
-        let metadata = ParquetMetaDataReader::new()
-            .parse_and_finish(&Bytes::from(buffer))
-            .unwrap();
-        let named: Vec<String> = undictionaried_columns(&metadata)
-            .iter()
-            .map(|c| c.string())
-            .collect();
-        assert_eq!(named, vec!["id", "n"]);
+        // the footer's page encoding stats read as a mask (the default), and in full
+        // (as files opened for splicing read them)
+        let bytes = Bytes::from(buffer);
+        for as_mask in [true, false] {
+            let options = ParquetMetaDataOptions::new().with_encoding_stats_as_mask(as_mask);
+            let metadata = ParquetMetaDataReader::new()
+                .with_metadata_options(Some(options))
+                .parse_and_finish(&bytes)
+                .unwrap();
+            let named: Vec<String> = undictionaried_columns(&metadata)
+                .iter()
+                .map(|c| c.string())
+                .collect();
+            assert_eq!(named, vec!["id", "n"], "as mask: {as_mask}");
+        }
     }
 }
