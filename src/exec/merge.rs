@@ -232,6 +232,24 @@ impl SortedBatches {
         self.order.len() as u64
     }
 
+    pub fn batches(&self) -> &[RecordBatch] {
+        &self.batches
+    }
+
+    /// The rows in order, as (batch, row).
+    pub fn order(&self) -> &[(u32, u32)] {
+        &self.order
+    }
+
+    /// Keeps the rows whose flag in `stays` (one per row, in order) is set; returns
+    /// how many went.
+    pub fn retain(&mut self, stays: &[bool]) -> u64 {
+        let before = self.order.len();
+        let mut flags = stays.iter();
+        self.order.retain(|_| flags.next().copied().unwrap_or(true));
+        (before - self.order.len()) as u64
+    }
+
     /// The rows in order, `rows_per_chunk` at a time.
     pub fn chunks(
         self,

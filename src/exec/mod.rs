@@ -5,6 +5,7 @@
 pub mod buckets;
 pub mod external;
 pub mod fold;
+pub mod kept;
 pub mod merge;
 pub mod read;
 pub mod route;

@@ -470,7 +470,7 @@ pub(super) async fn rewrite_partition(
             run.rules.dedup.as_ref(),
             &run.rules.sort_by,
             run.merge_share,
-            total_bytes,
+            (rows_in, total_bytes),
             &run.spill,
         );
         for (i, file) in current_files.into_iter().enumerate() {
