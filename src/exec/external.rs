@@ -28,6 +28,9 @@ use std::hash::{BuildHasher, Hasher};
 /// Rows per batch in sorted runs and merged output.
 const RUN_BATCH_ROWS: usize = 8 * 1024;
 
+/// Runs cut in arrival order at most; past it rows are split by key hash instead.
+const MAX_RUNS: usize = 256;
+
 /// A sorted run: spilled, or the last one, still in memory.
 enum Run {
     Spilled(SpillFile),
@@ -108,6 +111,9 @@ impl<'a> RunBuilder<'a> {
     }
 
     pub fn push(&mut self, batch: RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
         if let Dedup::Undecided(rule) = &self.dedup {
             self.dedup = self.decide(rule.clone(), &batch)?;
         }
@@ -129,9 +135,12 @@ impl<'a> RunBuilder<'a> {
     fn decide(&mut self, rule: DedupRule, sample: &RecordBatch) -> Result<Dedup> {
         let mut kept = KeptKeys::new(&self.schema, &rule)?;
         let keys = kept.estimate(sample, self.total_rows)? as usize;
-        if keys <= self.budget / 2 {
+        let piece_bytes = (self.budget.saturating_sub(keys) / 3).max(1);
+        let runs = (self.total_bytes as usize).div_ceil(piece_bytes);
+        // every run is open at once in the merge, each with a read buffer and a batch
+        if keys <= self.budget / 2 && runs <= MAX_RUNS {
             kept.reserve(self.total_rows as usize);
-            self.piece_bytes = ((self.budget - keys) / 3).max(1);
+            self.piece_bytes = piece_bytes;
             return Ok(Dedup::AcrossRuns(kept));
         }
         // each open piece holds a write buffer, so there are never very many
@@ -179,6 +188,11 @@ impl<'a> RunBuilder<'a> {
         if let Dedup::AcrossRuns(kept) = &mut self.dedup {
             let stays = kept.admit(sorted.batches(), sorted.order())?;
             self.runs.duplicates_removed += sorted.retain(&stays);
+            // the keys' estimate came from one batch: the next pieces get what the
+            // keys really left of the budget (never under a tenth of it)
+            self.piece_bytes = (self.budget.saturating_sub(kept.memory()) / 3)
+                .max(self.budget / 10)
+                .max(1);
         }
         self.runs.rows += sorted.rows();
         if last {

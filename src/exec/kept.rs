@@ -22,8 +22,9 @@ use std::collections::HashSet;
 use std::hash::BuildHasher;
 
 /// Bytes a kept key costs besides its own bytes and its `order_by` bytes: its slot
-/// in the table (with the table's spare room) and a delivery number.
-const SLOT_BYTES: usize = 32;
+/// (24 bytes and a control byte, in a table of a power of two slots at most 7/8
+/// full) and its share of the set of rows lost.
+const SLOT_BYTES: usize = 48;
 
 pub struct KeptKeys {
     rule: DedupRule,
@@ -83,8 +84,8 @@ impl KeptKeys {
     /// Bytes held now.
     pub fn memory(&self) -> usize {
         self.arena.capacity()
-            + self.table.capacity() * std::mem::size_of::<Slot>()
-            + self.lost.capacity() * 16
+            + self.table.capacity() * (std::mem::size_of::<Slot>() + 1)
+            + self.lost.capacity() * (std::mem::size_of::<u64>() + 1)
     }
 
     /// Takes the rows of one deduplicated piece: says for each whether it stays
@@ -165,7 +166,8 @@ impl KeptKeys {
         Ok(stays)
     }
 
-    /// Room for `rows` keys, so the table is sized once.
+    /// Room for `rows` keys, so the table is sized once (the arena grows as keys come:
+    /// their length is known only then).
     pub fn reserve(&mut self, rows: usize) {
         let (arena, hasher) = (&self.arena, &self.hasher);
         self.table

@@ -196,7 +196,7 @@ pub async fn load_snapshot(
         let base = snapshot.get_or_insert_with(|| {
             Snapshot::empty(table, commit.definition.clone(), commit.commit.clone())
         });
-        base.apply(&commit);
+        base.apply(commit);
     }
     Ok(snapshot.filter(|s| s.version == version))
 }

@@ -61,19 +61,28 @@ pub async fn commit(
             })?),
         };
     for attempt in 0..MAX_ATTEMPTS {
-        let (document, next) = build(latest.as_ref(), changes, merge_schema)?;
+        let document = build(latest.as_ref(), changes, merge_schema)?;
+        let version = document.version;
         let body = serde_json::to_vec(&document).map_err(|e| Error::Other(e.to_string()))?;
-        let outcome = match store.put_version(table, next.version, body).await {
+        let outcome = match store.put_version(table, version, body).await {
             Ok(PutOutcome::Committed) => PutOutcome::Committed,
             // A retried request may have found our own first attempt: read it back.
             Ok(PutOutcome::AlreadyExists) => {
-                whose(store, table, next.version, &changes.commit.run_id).await?
+                whose(store, table, version, &changes.commit.run_id).await?
             }
             Err(error) => {
-                resolve_unknown(store, table, next.version, &changes.commit.run_id, error).await?
+                resolve_unknown(store, table, version, &changes.commit.run_id, error).await?
             }
         };
         if outcome == PutOutcome::Committed {
+            let mut next = latest.unwrap_or_else(|| {
+                Snapshot::empty(
+                    &changes.table,
+                    changes.definition.clone(),
+                    changes.commit.clone(),
+                )
+            });
+            next.apply(document);
             checkpoint_if_due(store, &next).await;
             return Ok(next);
         }
@@ -126,13 +135,13 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(base / 2 + jitter)
 }
 
-/// The version document this run would commit on top of `latest`, and the snapshot it
-/// makes; or a conflict if `latest` changed what this run rewrote.
+/// The version document this run would commit on top of `latest`; or a conflict if
+/// `latest` changed what this run rewrote.
 fn build(
     latest: Option<&Snapshot>,
     changes: &Changes,
     merge_schema: SchemaMerge,
-) -> Result<(Commit, Snapshot)> {
+) -> Result<Commit> {
     let who = |s: &Snapshot| {
         format!(
             "version {} (run {}, {})",
@@ -180,7 +189,7 @@ fn build(
         changes.schema.as_deref(),
     )
     .map_err(|e| Error::Conflict(format!("the table schema changed meanwhile: {e}")))?;
-    let document = Commit {
+    Ok(Commit {
         format_version: format_for(&changes.quarantined),
         table: changes.table.clone(),
         version,
@@ -206,16 +215,7 @@ fn build(
         quarantined: changes.quarantined.clone(),
         released: changes.released.clone(),
         commit: changes.commit.clone(),
-    };
-    let mut next = latest.cloned().unwrap_or_else(|| {
-        Snapshot::empty(
-            &changes.table,
-            changes.definition.clone(),
-            changes.commit.clone(),
-        )
-    });
-    next.apply(&document);
-    Ok((document, next))
+    })
 }
 
 #[cfg(test)]

@@ -184,31 +184,26 @@ impl Snapshot {
     }
 
     /// The snapshot after `commit` (which must be the next version).
-    pub fn apply(&mut self, commit: &Commit) {
-        for (partition, state) in &commit.partitions {
-            self.partitions.insert(partition.clone(), state.clone());
-        }
+    pub fn apply(&mut self, commit: Commit) {
+        // taken by value: a large table's commit holds hundreds of thousands of paths
+        self.partitions.extend(commit.partitions);
         for partition in &commit.removed_partitions {
             self.partitions.remove(partition);
         }
-        for (path, record) in &commit.sources {
-            self.sources
-                .entry(path.clone())
-                .or_insert_with(|| record.clone());
+        for (path, record) in commit.sources {
+            self.sources.entry(path).or_insert(record);
         }
         for path in &commit.released {
             self.quarantined.remove(path);
         }
-        for (path, record) in &commit.quarantined {
-            self.quarantined.insert(path.clone(), record.clone());
-        }
+        self.quarantined.extend(commit.quarantined);
         self.format_version = format_for(&self.quarantined);
         self.version = commit.version;
-        self.definition = commit.definition.clone();
+        self.definition = commit.definition;
         if commit.schema.is_some() {
-            self.schema = commit.schema.clone();
+            self.schema = commit.schema;
         }
-        self.commit = commit.commit.clone();
+        self.commit = commit.commit;
     }
 
     /// Partitions that some known source file has rows for but that have not consumed it.

@@ -254,7 +254,7 @@ async fn attempt(
         .unwrap_or_default();
     // the spill folder goes now, whatever happened
     drop(run);
-    let (outcomes, metrics) = match result {
+    let (mut outcomes, metrics) = match result {
         Ok(done) => done,
         Err(error) => {
             discard(table, &written).await;
@@ -277,7 +277,7 @@ async fn attempt(
     let changes = changes(
         table,
         &plan,
-        &outcomes,
+        &mut outcomes,
         &table_schema,
         &run_id,
         &report.metrics,
@@ -440,10 +440,12 @@ async fn execute(
     Ok((outcomes, metrics))
 }
 
+/// What this run commits. The partitions' new states are moved out of `outcomes`
+/// rather than copied: they hold every source path consumed.
 fn changes(
     table: &Table,
     plan: &Plan,
-    outcomes: &[Outcome],
+    outcomes: &mut [Outcome],
     schema: &Schema,
     run_id: &str,
     metrics: &Metrics,
@@ -455,12 +457,13 @@ fn changes(
         schema: Some(encode_schema(schema)),
         base_version: plan.base_version,
         partitions: outcomes
-            .iter()
+            .iter_mut()
             .map(|o| {
                 let before = base
                     .and_then(|s| s.partitions.get(&o.report.partition))
                     .cloned();
-                (o.report.partition.clone(), (before, Some(o.state.clone())))
+                let state = std::mem::take(&mut o.state);
+                (o.report.partition.clone(), (before, Some(state)))
             })
             .collect(),
         sources: plan
