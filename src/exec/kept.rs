@@ -9,7 +9,7 @@
 //! [`dedup_and_sort`](super::merge::dedup_and_sort) makes for rows held together.
 //!
 //! Keys are held as bytes in one arena (a key of one string column as its bytes,
-//! any other key in Arrow's row format), about a third of what the rows would take.
+//! any other key in Arrow's row format), with a slot each in a hash table.
 
 use super::merge::{columns, key_rows, order_converter, order_rows, replaces};
 use crate::model::definition::DedupRule;
