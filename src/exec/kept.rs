@@ -11,10 +11,10 @@
 //! Keys are held as bytes in one arena (a key of one string column as its bytes,
 //! any other key in Arrow's row format), with a slot each in a hash table.
 
-use super::merge::{columns, key_rows, order_converter, order_rows, replaces};
+use super::merge::{columns, deliveries, key_rows, order_converter, order_rows, replaces};
 use crate::model::definition::DedupRule;
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Schema, UInt64Type};
+use arrow::datatypes::{DataType, Schema};
 use arrow::error::ArrowError;
 use arrow::row::RowConverter;
 use hashbrown::HashTable;
@@ -104,13 +104,7 @@ impl KeptKeys {
             .iter()
             .map(|b| order_rows(b, &self.rule, self.order.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
-        let deliveries = batches
-            .iter()
-            .map(|b| {
-                columns(b, &[super::merge::DELIVERY.to_string()])
-                    .map(|c| c[0].as_primitive::<UInt64Type>().values().clone())
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let deliveries: Vec<_> = batches.iter().map(deliveries).collect();
         let mut stays = Vec::with_capacity(rows.len());
         for &(b, r) in rows {
             let (b, r) = (b as usize, r as usize);

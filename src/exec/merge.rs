@@ -82,7 +82,7 @@ pub fn without_delivery(batch: &RecordBatch) -> RecordBatch {
 }
 
 /// Delivery numbers: the column if present, else the row index.
-fn deliveries(batch: &RecordBatch) -> Cow<'_, [u64]> {
+pub fn deliveries(batch: &RecordBatch) -> Cow<'_, [u64]> {
     match batch.column_by_name(DELIVERY) {
         Some(c) => Cow::Borrowed(c.as_primitive::<UInt64Type>().values().as_ref()),
         None => Cow::Owned((0..batch.num_rows() as u64).collect()),
