@@ -5,7 +5,7 @@ use super::read::OpenFile;
 use crate::error::{Error, Result};
 use crate::model::definition::{PartitionField, TableDefinition};
 use crate::model::hive::{self, PartitionValues};
-use crate::model::transform::Transform;
+use crate::model::transform::{Coded, Transform};
 use crate::plan::ListedFile;
 use arrow::array::{RecordBatch, RecordBatchOptions};
 use arrow::datatypes::Schema;
@@ -18,12 +18,6 @@ enum Spec {
     Fields(Vec<PartitionField>),
     /// No `partition_by`: the source's own folder keys, which every file must share.
     SourceFolders(Vec<String>),
-}
-
-/// One partition field over a batch: a code per row, and the values the codes stand for.
-struct Coded {
-    codes: Vec<u32>,
-    dictionary: Vec<Option<Arc<str>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -140,7 +134,7 @@ impl Router {
         // per field: a code per row, and the distinct values the codes stand for
         let mut columns: Vec<Coded> = Vec::with_capacity(fields.len());
         for field in fields {
-            let values: Vec<Option<Arc<str>>> = match batch.column_by_name(&field.from) {
+            let coded = match batch.column_by_name(&field.from) {
                 Some(column) => {
                     field
                         .transform
@@ -157,7 +151,10 @@ impl Router {
                         .find(|(k, _)| *k == field.from)
                         .map(|(_, v)| v);
                     match (value, field.transform) {
-                        (Some(v), Transform::Identity) => vec![Some(Arc::from(v.as_str())); rows],
+                        (Some(v), Transform::Identity) => Coded {
+                            codes: vec![0; rows],
+                            dictionary: vec![Some(Arc::from(v.as_str()))],
+                        },
                         (Some(_), t) => {
                             return Err(Error::definition(
                                 "partition_by",
@@ -180,18 +177,7 @@ impl Router {
                     }
                 }
             };
-            let mut dictionary: Vec<Option<Arc<str>>> = Vec::new();
-            let mut index: HashMap<Option<Arc<str>>, u32> = HashMap::new();
-            let codes = values
-                .into_iter()
-                .map(|v| {
-                    *index.entry(v.clone()).or_insert_with(|| {
-                        dictionary.push(v);
-                        dictionary.len() as u32 - 1
-                    })
-                })
-                .collect();
-            columns.push(Coded { codes, dictionary });
+            columns.push(coded);
         }
         // one number per combination of values: a mixed-radix code over the fields
         let combinations = columns.iter().try_fold(1u128, |acc, c| {
@@ -203,37 +189,35 @@ impl Router {
                 "has too many distinct partition value combinations in one batch",
             ));
         }
-        let mut groups: HashMap<u128, Vec<u32>> = HashMap::new();
-        let mut first_seen: Vec<u128> = Vec::new();
+        // rows by combination, in order of first appearance
+        let mut groups: HashMap<u128, usize, foldhash::fast::RandomState> = HashMap::default();
+        let mut grouped: Vec<(usize, Vec<u32>)> = Vec::new();
+        let mut last: Option<(u128, usize)> = None;
         for row in 0..rows {
             let mut key = 0u128;
             for c in &columns {
                 key = key * c.dictionary.len() as u128 + c.codes[row] as u128;
             }
-            groups
-                .entry(key)
-                .or_insert_with(|| {
-                    first_seen.push(key);
-                    Vec::new()
-                })
-                .push(row as u32);
+            let group = match last {
+                Some((k, group)) if k == key => group,
+                _ => {
+                    let group = *groups.entry(key).or_insert_with(|| {
+                        grouped.push((row, Vec::new()));
+                        grouped.len() - 1
+                    });
+                    last = Some((key, group));
+                    group
+                }
+            };
+            grouped[group].1.push(row as u32);
         }
-        Ok(first_seen
+        Ok(grouped
             .into_iter()
-            .map(|key| {
-                let rows = groups.remove(&key).unwrap_or_default();
-                let first = rows[0] as usize;
+            .map(|(first, rows)| {
                 let values = fields
                     .iter()
                     .zip(&columns)
-                    .map(|(f, c)| {
-                        (
-                            f.name.clone(),
-                            c.dictionary[c.codes[first] as usize]
-                                .as_deref()
-                                .map(str::to_string),
-                        )
-                    })
+                    .map(|(f, c)| (f.name.clone(), c.value(first).map(|v| v.to_string())))
                     .collect();
                 (PartitionValues(values).path(), rows)
             })

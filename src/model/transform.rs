@@ -46,11 +46,10 @@ impl Transform {
         }
     }
 
-    /// The partition value of every row; `None` for nulls.
-    ///
-    /// Returns one shared string per distinct value: routing compares them by pointer-free
-    /// equality but never allocates per row for temporal columns.
-    pub fn apply(self, array: &ArrayRef) -> Result<Vec<Option<Arc<str>>>, String> {
+    /// The partition value of every row, as a code per row into the distinct values
+    /// (`None` for nulls), in order of first appearance. Routing groups rows by these
+    /// codes, so nothing is hashed or allocated per row.
+    pub fn apply(self, array: &ArrayRef) -> Result<Coded, String> {
         if !self.accepts(array.data_type()) {
             return Err(format!(
                 "transform {} cannot be applied to a column of type {}",
@@ -64,32 +63,43 @@ impl Transform {
         }
     }
 
-    fn temporal_values(self, array: &ArrayRef) -> Result<Vec<Option<Arc<str>>>, String> {
+    fn temporal_values(self, array: &ArrayRef) -> Result<Coded, String> {
         let utc = cast(
             array,
             &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         )
         .map_err(|e| e.to_string())?;
         let micros = utc.as_primitive::<TimestampMicrosecondType>();
-        let mut cache: HashMap<i64, Arc<str>> = HashMap::new();
-        let mut out = Vec::with_capacity(micros.len());
+        // neighbouring rows mostly share an hour: only a change of hour looks it up
+        let mut index: HashMap<Option<i64>, u32, foldhash::fast::RandomState> = HashMap::default();
+        let mut dictionary = Vec::new();
+        let mut last: Option<(Option<i64>, u32)> = None;
+        let mut codes = Vec::with_capacity(micros.len());
         for i in 0..micros.len() {
-            if micros.is_null(i) {
-                out.push(None);
-                continue;
-            }
-            let hour_bucket = micros.value(i).div_euclid(MICROS_PER_HOUR);
-            let value = match cache.get(&hour_bucket) {
-                Some(v) => v.clone(),
-                None => {
-                    let v: Arc<str> = self.format_hour_bucket(hour_bucket)?.into();
-                    cache.insert(hour_bucket, v.clone());
-                    v
+            let bucket = (!micros.is_null(i)).then(|| micros.value(i).div_euclid(MICROS_PER_HOUR));
+            let code = match last {
+                Some((b, code)) if b == bucket => code,
+                _ => {
+                    let code = match index.get(&bucket) {
+                        Some(&code) => code,
+                        None => {
+                            dictionary.push(match bucket {
+                                Some(b) => Some(Arc::from(self.format_hour_bucket(b)?)),
+                                None => None,
+                            });
+                            let code = dictionary.len() as u32 - 1;
+                            index.insert(bucket, code);
+                            code
+                        }
+                    };
+                    last = Some((bucket, code));
+                    code
                 }
             };
-            out.push(Some(value));
+            codes.push(code);
         }
-        Ok(out)
+        // several hours can give one value (a day): merge their codes
+        Ok(Coded { codes, dictionary }.merged())
     }
 
     fn format_hour_bucket(self, hour_bucket: i64) -> Result<String, String> {
@@ -105,14 +115,61 @@ impl Transform {
     }
 }
 
-fn identity_values(array: &ArrayRef) -> Result<Vec<Option<Arc<str>>>, String> {
+fn identity_values(array: &ArrayRef) -> Result<Coded, String> {
     let strings = cast(array, &DataType::Utf8).map_err(|e| e.to_string())?;
     let strings: &StringArray = strings.as_string::<i32>();
-    let mut cache: HashMap<&str, Arc<str>> = HashMap::new();
-    Ok(strings
+    let mut index: HashMap<Option<&str>, u32, foldhash::fast::RandomState> = HashMap::default();
+    let mut dictionary = Vec::new();
+    let codes = strings
         .iter()
-        .map(|v| v.map(|s| cache.entry(s).or_insert_with(|| Arc::from(s)).clone()))
-        .collect())
+        .map(|v| {
+            *index.entry(v).or_insert_with(|| {
+                dictionary.push(v.map(Arc::from));
+                dictionary.len() as u32 - 1
+            })
+        })
+        .collect();
+    Ok(Coded { codes, dictionary })
+}
+
+/// A partition field over a batch: a code per row, and the values the codes stand for.
+#[derive(Debug, Default)]
+pub struct Coded {
+    pub codes: Vec<u32>,
+    pub dictionary: Vec<Option<Arc<str>>>,
+}
+
+impl Coded {
+    /// One code per distinct value (codes of equal values are joined, keeping the
+    /// order of first appearance).
+    fn merged(self) -> Coded {
+        let mut dictionary: Vec<Option<Arc<str>>> = Vec::new();
+        let mut index: HashMap<Option<Arc<str>>, u32, foldhash::fast::RandomState> =
+            HashMap::default();
+        let remap: Vec<u32> = self
+            .dictionary
+            .into_iter()
+            .map(|v| {
+                *index.entry(v.clone()).or_insert_with(|| {
+                    dictionary.push(v);
+                    dictionary.len() as u32 - 1
+                })
+            })
+            .collect();
+        if remap.len() == dictionary.len() {
+            return Coded {
+                codes: self.codes,
+                dictionary,
+            };
+        }
+        let codes = self.codes.into_iter().map(|c| remap[c as usize]).collect();
+        Coded { codes, dictionary }
+    }
+
+    /// The value of row `row`.
+    pub fn value(&self, row: usize) -> Option<&Arc<str>> {
+        self.dictionary[self.codes[row] as usize].as_ref()
+    }
 }
 
 impl fmt::Display for Transform {
@@ -146,10 +203,9 @@ mod tests {
     use arrow::array::{Date32Array, Int64Array, TimestampNanosecondArray, TimestampSecondArray};
 
     fn values(t: Transform, a: ArrayRef) -> Vec<Option<String>> {
-        t.apply(&a)
-            .unwrap()
-            .into_iter()
-            .map(|v| v.map(|s| s.to_string()))
+        let coded = t.apply(&a).unwrap();
+        (0..a.len())
+            .map(|row| coded.value(row).map(|s| s.to_string()))
             .collect()
     }
 
