@@ -13,6 +13,7 @@ use crate::model::snapshot::{DataFile, QuarantinedFile, Snapshot};
 use patch::{Patch, choose_patch, is_delta};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// A source file as listed, before its content is read.
 #[derive(Clone, Debug, PartialEq)]
@@ -164,7 +165,7 @@ pub struct PartitionPlan {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct PlannedInput {
-    pub path: String,
+    pub path: Arc<str>,
     pub size: u64,
     pub rows: u64,
 }
@@ -186,12 +187,13 @@ impl Plan {
 }
 
 /// Builds the plan. `listing` must be in [`delivery_order`], without the files in
-/// `quarantine`; `scans` holds a scan for every file of [`files_to_scan`].
+/// `quarantine`; `scans` holds a scan for every file of [`files_to_scan`] (they move
+/// into the plan's `new_sources`).
 pub fn plan(
     definition: &TableDefinition,
     snapshot: Option<&Snapshot>,
     listing: &[ListedFile],
-    scans: &HashMap<String, ScannedFile>,
+    mut scans: HashMap<String, ScannedFile>,
     quarantine: &Quarantine,
     selection: &Selection,
 ) -> Result<Plan> {
@@ -223,16 +225,19 @@ pub fn plan(
                 &record.feeds
             }
             None => {
-                let scan = scans.get(&file.path).ok_or_else(|| {
+                // moved, not copied: a scan holds every partition the file feeds
+                let scan = scans.remove(&file.path).ok_or_else(|| {
                     Error::Other(format!(
                         "internal: source file {} was not scanned",
                         file.path
                     ))
                 })?;
-                new_sources.push((file.clone(), scan.clone()));
-                &scan.feeds
+                new_sources.push((file.clone(), scan));
+                &new_sources[new_sources.len() - 1].1.feeds
             }
         };
+        // one shared path for the many partitions a file feeds
+        let path: Arc<str> = Arc::from(file.path.as_str());
         for (partition, rows) in feeds {
             let consumed = snapshot
                 .and_then(|s| s.partitions.get(partition))
@@ -242,7 +247,7 @@ pub fn plan(
                     .entry(partition.clone())
                     .or_default()
                     .push(PlannedInput {
-                        path: file.path.clone(),
+                        path: path.clone(),
                         size: file.size,
                         rows: *rows,
                     });
@@ -270,11 +275,11 @@ pub fn plan(
         .collect();
     let total_rows_of = |input: &PlannedInput| -> u64 {
         scan_rows
-            .get(input.path.as_str())
+            .get(&*input.path)
             .copied()
             .or_else(|| {
                 snapshot
-                    .and_then(|s| s.sources.get(&input.path))
+                    .and_then(|s| s.sources.get(&*input.path))
                     .map(|r| r.rows)
             })
             .unwrap_or(input.rows)

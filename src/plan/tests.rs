@@ -21,7 +21,7 @@ fn plan_all(
         def,
         snapshot,
         listing,
-        scans,
+        scans.clone(),
         &Quarantine::default(),
         &Selection::default(),
     )
@@ -125,11 +125,7 @@ fn first_run_makes_every_fed_partition_dirty_in_path_order() {
         parts,
         vec![("dt=1", 3, true, true), ("dt=2", 5, true, true)]
     );
-    let inputs: Vec<_> = p.partitions[1]
-        .inputs
-        .iter()
-        .map(|i| i.path.as_str())
-        .collect();
+    let inputs: Vec<_> = p.partitions[1].inputs.iter().map(|i| &*i.path).collect();
     assert_eq!(
         inputs,
         vec!["h=1/a.parquet", "h=2/b.parquet"],
@@ -241,7 +237,7 @@ fn a_changed_or_deleted_source_file_is_refused() {
         &def,
         Some(&snap),
         &[listed("a.parquet", 100, 1)],
-        &HashMap::new(),
+        HashMap::new(),
         &quarantine,
         &Selection::default(),
     )
@@ -267,7 +263,15 @@ fn selection_by_glob_shard_and_count() {
         },
     )]);
     let glob = Selection::new(Some("dt=2024-03-01/hour=0?"), None, None).unwrap();
-    let p = plan(&def, None, &listing, &scans, &Quarantine::default(), &glob).unwrap();
+    let p = plan(
+        &def,
+        None,
+        &listing,
+        scans.clone(),
+        &Quarantine::default(),
+        &glob,
+    )
+    .unwrap();
     let chosen: Vec<_> = p.selected().map(|p| p.partition.as_str()).collect();
     assert_eq!(
         chosen,
@@ -290,19 +294,33 @@ fn selection_by_glob_shard_and_count() {
     // `*` does not cross a folder boundary
     let star = Selection::new(Some("dt=*"), None, None).unwrap();
     assert!(
-        plan(&def, None, &listing, &scans, &Quarantine::default(), &star)
-            .unwrap()
-            .is_noop()
+        plan(
+            &def,
+            None,
+            &listing,
+            scans.clone(),
+            &Quarantine::default(),
+            &star
+        )
+        .unwrap()
+        .is_noop()
     );
 
     let mut owners = vec![0; 10];
     for k in 0..3 {
         let shard = Selection::new(None, Some(Shard { index: k, count: 3 }), None).unwrap();
-        for (i, part) in plan(&def, None, &listing, &scans, &Quarantine::default(), &shard)
-            .unwrap()
-            .partitions
-            .iter()
-            .enumerate()
+        for (i, part) in plan(
+            &def,
+            None,
+            &listing,
+            scans.clone(),
+            &Quarantine::default(),
+            &shard,
+        )
+        .unwrap()
+        .partitions
+        .iter()
+        .enumerate()
         {
             if part.selected {
                 owners[i] += 1;
@@ -317,10 +335,17 @@ fn selection_by_glob_shard_and_count() {
 
     let max = Selection::new(None, None, Some(4)).unwrap();
     assert_eq!(
-        plan(&def, None, &listing, &scans, &Quarantine::default(), &max)
-            .unwrap()
-            .selected()
-            .count(),
+        plan(
+            &def,
+            None,
+            &listing,
+            scans.clone(),
+            &Quarantine::default(),
+            &max
+        )
+        .unwrap()
+        .selected()
+        .count(),
         4
     );
 }

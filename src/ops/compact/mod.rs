@@ -35,6 +35,8 @@ pub struct CompactOptions {
     pub jobs: usize,
     /// Bytes of rows held in memory at once, all steps together; past it rows spill.
     pub memory_limit: u64,
+    /// Bytes one job sorts in memory, at most its share of `memory_limit`.
+    pub sort_buffer: u64,
     /// Where spill files go (a private folder inside it, removed after the run).
     pub spill_dir: PathBuf,
     /// Stop at a source file that cannot be used, or quarantine it and go on.
@@ -148,7 +150,7 @@ pub async fn plan(
     set_aside: &BTreeMap<String, QuarantinedFile>,
     progress: &dyn Progress,
 ) -> Result<(Plan, Inventory)> {
-    let inventory = inventory::take(table, jobs, on_bad, set_aside, progress).await?;
+    let mut inventory = inventory::take(table, jobs, on_bad, set_aside, progress).await?;
     if !inventory.schema.fields().is_empty() {
         table.definition.check_columns(&inventory.schema)?;
     }
@@ -156,7 +158,7 @@ pub async fn plan(
         &table.definition,
         table.snapshot.as_ref(),
         &inventory.listing,
-        &inventory.scans,
+        std::mem::take(&mut inventory.scans),
         &inventory.quarantine,
         selection,
     )?;
@@ -210,7 +212,7 @@ async fn attempt(
     progress: &dyn Progress,
 ) -> Result<Attempt> {
     let run_id = uuid::Uuid::now_v7().simple().to_string();
-    let (plan, inventory) = plan(
+    let (mut plan, inventory) = plan(
         table,
         &options.selection,
         options.jobs,
@@ -276,7 +278,7 @@ async fn attempt(
         StoreRequests::since(table, requests_before, report.metrics.source_files_read);
     let changes = changes(
         table,
-        &plan,
+        &mut plan,
         &mut outcomes,
         &table_schema,
         &run_id,
@@ -369,19 +371,24 @@ async fn execute(
         .enumerate()
         .map(|(i, f)| (f.path.as_str(), i))
         .collect();
-    let mut inputs: Vec<(usize, String, u64)> = selected
+    // a file feeds many partitions: its path is copied once, after dedup
+    let mut inputs: Vec<(usize, &str, u64)> = selected
         .iter()
         .flat_map(|p| p.inputs.iter())
         .map(|i| {
             (
-                ordinal.get(i.path.as_str()).copied().unwrap_or(usize::MAX),
-                i.path.clone(),
+                ordinal.get(&*i.path).copied().unwrap_or(usize::MAX),
+                &*i.path,
                 i.size,
             )
         })
         .collect();
     inputs.sort_unstable();
     inputs.dedup();
+    let inputs: Vec<(usize, String, u64)> = inputs
+        .into_iter()
+        .map(|(ordinal, path, size)| (ordinal, path.to_string(), size))
+        .collect();
 
     // 1. read every needed source file once and route its rows to their buckets
     progress.start(
@@ -440,11 +447,12 @@ async fn execute(
     Ok((outcomes, metrics))
 }
 
-/// What this run commits. The partitions' new states are moved out of `outcomes`
-/// rather than copied: they hold every source path consumed.
+/// What this run commits. The partitions' new states are moved out of `outcomes`,
+/// and the new sources' feeds out of `plan`, rather than copied: together they hold
+/// every source path consumed and every partition each source feeds.
 fn changes(
     table: &Table,
-    plan: &Plan,
+    plan: &mut Plan,
     outcomes: &mut [Outcome],
     schema: &Schema,
     run_id: &str,
@@ -468,13 +476,13 @@ fn changes(
             .collect(),
         sources: plan
             .new_sources
-            .iter()
+            .iter_mut()
             .map(|(file, scan)| {
                 let record = SourceRecord {
                     size: file.size,
                     e_tag: file.e_tag.clone(),
                     rows: scan.rows,
-                    feeds: scan.feeds.clone(),
+                    feeds: std::mem::take(&mut scan.feeds),
                 };
                 (file.path.clone(), record)
             })
