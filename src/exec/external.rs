@@ -11,7 +11,7 @@
 //! 3. The runs are merged by sort key, then delivery order: the same total order the
 //!    in-memory path gives, so every path writes the same rows in the same order.
 
-use super::kept::KeptKeys;
+use super::kept::{Deliveries, KeptKeys};
 use super::merge::{
     DELIVERY, SortedBatches, ascending_converter, key_rows, merge_columns, sort_batches,
 };
@@ -22,7 +22,6 @@ use arrow::array::{AsArray, RecordBatch, UInt32Array};
 use arrow::compute::{interleave_record_batch, take_record_batch};
 use arrow::datatypes::{SchemaRef, UInt64Type};
 use arrow::row::{RowConverter, Rows};
-use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
 
 /// Rows per batch in sorted runs and merged output.
@@ -30,6 +29,15 @@ const RUN_BATCH_ROWS: usize = 8 * 1024;
 
 /// Runs cut in arrival order at most; past it rows are split by key hash instead.
 const MAX_RUNS: usize = 256;
+
+/// Bytes of rows per piece: three quarters of what the keys leave of the budget
+/// (sorting a piece adds its sort keys and indices, about a fifth of the rows on the
+/// bench lake, and a chunk being spilled), never under a sixteenth of it.
+fn piece_bytes(budget: usize, keys: usize) -> usize {
+    (budget.saturating_sub(keys) / 4 * 3)
+        .max(budget / 16)
+        .max(1)
+}
 
 /// A sorted run: spilled, or the last one, still in memory.
 enum Run {
@@ -44,7 +52,7 @@ pub struct SortedRuns {
     pub duplicates_removed: u64,
     sort_by: Vec<String>,
     /// Deliveries of rows in the runs that a row of a later run beat.
-    lost: HashSet<u64>,
+    lost: Deliveries,
 }
 
 /// How copies of a dedup key are brought together.
@@ -96,7 +104,7 @@ impl<'a> RunBuilder<'a> {
             budget,
             total_rows,
             total_bytes,
-            piece_bytes: (budget / 3).max(1),
+            piece_bytes: piece_bytes(budget, 0),
             dedup: rule.map_or(Dedup::Off, |r| Dedup::Undecided(r.clone())),
             held: Vec::new(),
             held_bytes: 0,
@@ -105,7 +113,7 @@ impl<'a> RunBuilder<'a> {
                 rows: 0,
                 duplicates_removed: 0,
                 sort_by: sort_by.to_vec(),
-                lost: HashSet::new(),
+                lost: Deliveries::default(),
             },
         }
     }
@@ -130,16 +138,17 @@ impl<'a> RunBuilder<'a> {
         Ok(())
     }
 
-    /// Remembers keys when they take at most half the budget (the pieces get the
-    /// rest); else splits rows by key hash.
+    /// Remembers keys when they leave at least an eighth of the budget to pieces;
+    /// else splits rows by key hash (which writes every row twice).
     fn decide(&mut self, rule: DedupRule, sample: &RecordBatch) -> Result<Dedup> {
         let mut kept = KeptKeys::new(&self.schema, &rule)?;
-        let keys = kept.estimate(sample, self.total_rows)? as usize;
-        let piece_bytes = (self.budget.saturating_sub(keys) / 3).max(1);
+        let estimate = kept.estimate(sample, self.total_rows)?;
+        let keys = estimate.total() as usize;
+        let piece_bytes = piece_bytes(self.budget, keys);
         let runs = (self.total_bytes as usize).div_ceil(piece_bytes);
         // every run is open at once in the merge, each with a read buffer and a batch
-        if keys <= self.budget / 2 && runs <= MAX_RUNS {
-            kept.reserve(self.total_rows as usize);
+        if keys <= self.budget / 8 * 7 && runs <= MAX_RUNS {
+            kept.reserve(self.total_rows as usize, estimate);
             self.piece_bytes = piece_bytes;
             return Ok(Dedup::AcrossRuns(kept));
         }
@@ -183,16 +192,20 @@ impl<'a> RunBuilder<'a> {
     /// Dedups and sorts one piece in memory, drops the rows an earlier run's copy
     /// beats, and spills it as a sorted run (or keeps it, when it is the `last`).
     fn sort_piece(&mut self, batches: Vec<RecordBatch>, last: bool) -> Result<()> {
-        let mut sorted = sort_batches(batches, self.rule.as_ref(), &self.sort_by)?;
+        // remembered keys dedup the piece too (copies within it meet in the table as
+        // copies across runs do), so the piece is not hashed twice
+        let rule = match self.dedup {
+            Dedup::AcrossRuns(_) => None,
+            _ => self.rule.as_ref(),
+        };
+        let mut sorted = sort_batches(batches, rule, &self.sort_by)?;
         self.runs.duplicates_removed += sorted.duplicates_removed;
         if let Dedup::AcrossRuns(kept) = &mut self.dedup {
             let stays = kept.admit(sorted.batches(), sorted.order())?;
             self.runs.duplicates_removed += sorted.retain(&stays);
             // the keys' estimate came from one batch: the next pieces get what the
-            // keys really left of the budget (never under a tenth of it)
-            self.piece_bytes = (self.budget.saturating_sub(kept.memory()) / 3)
-                .max(self.budget / 10)
-                .max(1);
+            // keys really left of the budget
+            self.piece_bytes = piece_bytes(self.budget, kept.memory());
         }
         self.runs.rows += sorted.rows();
         if last {
@@ -287,23 +300,13 @@ struct Cursor {
     at: usize,
 }
 
-impl Cursor {
-    /// The delivery number of a row, the delivery column being column `column`.
-    fn delivery(&self, column: usize, row: usize) -> u64 {
-        self.batch
-            .column(column)
-            .as_primitive::<UInt64Type>()
-            .value(row)
-    }
-}
-
 /// The merged rows, a batch at a time (an iterator, so a writer can pull from it).
 pub struct MergedRuns {
     converter: Option<RowConverter>,
     cursors: Vec<Cursor>,
     sort_by: Vec<String>,
     /// Rows to leave out (see [`SortedRuns`]), and the delivery column's index.
-    lost: Option<(HashSet<u64>, usize)>,
+    lost: Option<(Deliveries, usize)>,
 }
 
 impl MergedRuns {
@@ -315,26 +318,50 @@ impl MergedRuns {
         }
         let mut picks: Vec<(usize, usize)> = Vec::with_capacity(RUN_BATCH_ROWS);
         let mut exhausted = None;
-        while picks.len() < RUN_BATCH_ROWS {
+        'out: while picks.len() < RUN_BATCH_ROWS {
+            // the cursor with the least row, and the runner-up: the best takes rows
+            // until it passes the runner-up (rows of pieces cut in arrival order come
+            // in long stretches, so this compares about once a row)
             let mut best = 0;
+            let mut second: Option<usize> = None;
             for c in 1..self.cursors.len() {
-                let (a, b) = (&self.cursors[c], &self.cursors[best]);
-                if a.rows.row(a.at) < b.rows.row(b.at) {
+                let row = |i: usize| self.cursors[i].rows.row(self.cursors[i].at);
+                if row(c) < row(best) {
+                    second = Some(best);
                     best = c;
+                } else if second.is_none_or(|s| row(c) < row(s)) {
+                    second = Some(c);
                 }
             }
-            let cursor = &mut self.cursors[best];
-            let lost = self
-                .lost
+            let (cursors, lost) = (&self.cursors, &self.lost);
+            let bound = second.map(|s| cursors[s].rows.row(cursors[s].at));
+            let cursor = &cursors[best];
+            let deliveries = lost
                 .as_ref()
-                .is_some_and(|(lost, column)| lost.contains(&cursor.delivery(*column, cursor.at)));
-            if !lost {
-                picks.push((best, cursor.at));
+                .map(|(_, column)| cursor.batch.column(*column).as_primitive::<UInt64Type>());
+            let mut at = cursor.at;
+            loop {
+                let gone = match (lost, deliveries) {
+                    (Some((lost, _)), Some(d)) => lost.contains(&d.value(at)),
+                    _ => false,
+                };
+                if !gone {
+                    picks.push((best, at));
+                }
+                at += 1;
+                if at == cursor.batch.num_rows() {
+                    exhausted = Some(best);
+                    break;
+                }
+                if picks.len() == RUN_BATCH_ROWS
+                    || bound.as_ref().is_some_and(|b| cursor.rows.row(at) > *b)
+                {
+                    break;
+                }
             }
-            cursor.at += 1;
-            if cursor.at == cursor.batch.num_rows() {
-                exhausted = Some(best);
-                break;
+            self.cursors[best].at = at;
+            if exhausted.is_some() {
+                break 'out;
             }
         }
         let batches: Vec<&RecordBatch> = self.cursors.iter().map(|c| &c.batch).collect();
@@ -398,7 +425,9 @@ mod tests {
             (
                 "id",
                 Arc::new(StringArray::from_iter_values(
-                    (0..n).map(|i| format!("k{}", (i * 7) % 900)),
+                    // copies far apart (900 rows), and every tenth row a copy of
+                    // the row before it: copies in one piece and across pieces
+                    (0..n).map(|i| format!("k{}", ((i - i64::from(i % 10 == 9)) * 7) % 900)),
                 )) as ArrayRef,
             ),
             (
@@ -473,7 +502,7 @@ mod tests {
                 };
                 for sort_by in [&sort[..], &[]] {
                     let expected = in_memory(Some(&rule), sort_by);
-                    assert_eq!(expected.0.num_rows(), 900);
+                    assert_eq!(expected.0.num_rows(), 810);
                     // a budget an eighth of the rows: keys fit, rows need many runs
                     let (got, remembered) = external(Some(&rule), sort_by, 8);
                     assert!(remembered, "{rule:?}");

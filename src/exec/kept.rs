@@ -1,30 +1,58 @@
 //! Deduplication across sorted runs, holding keys but not rows.
 //!
 //! A partition too large for memory is cut into pieces in the order its rows come;
-//! each piece is deduplicated and sorted alone and spilled as a run. Copies of a key
-//! can sit in different pieces, so every key kept so far is remembered here with its
-//! row's `order_by` value and delivery number: a later row that loses is dropped
-//! before its run is written, and a row already spilled that loses to a later one
-//! is named in [`KeptKeys::lost`], for the merge to drop. The decision is the one
-//! [`dedup_and_sort`](super::merge::dedup_and_sort) makes for rows held together.
+//! each piece is sorted alone and spilled as a run. Every key kept so far is
+//! remembered here with its row's `order_by` value and delivery number, whichever
+//! piece it came from: a row that loses to one seen before is dropped before its run
+//! is written, and a row seen before that loses to a later one is named in
+//! [`KeptKeys::lost`], for the merge to drop. Each decision is the one
+//! [`dedup_and_sort`](super::merge::dedup_and_sort) makes for rows held together,
+//! and as it compares delivery numbers, not positions, the rows may come in any order.
 //!
 //! Keys are held as bytes in one arena (a key of one string column as its bytes,
 //! any other key in Arrow's row format), with a slot each in a hash table.
 
 use super::merge::{columns, deliveries, key_rows, order_converter, order_rows, replaces};
 use crate::model::definition::DedupRule;
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, GenericBinaryArray, RecordBatch};
 use arrow::datatypes::{DataType, Schema};
 use arrow::error::ArrowError;
 use arrow::row::RowConverter;
 use hashbrown::HashTable;
 use std::collections::HashSet;
+
+/// Delivery numbers, looked up once per merged row: hashed with foldhash, not SipHash.
+pub type Deliveries = HashSet<u64, foldhash::fast::RandomState>;
 use std::hash::BuildHasher;
 
-/// Bytes a kept key costs besides its own bytes and its `order_by` bytes: its slot
-/// (24 bytes and a control byte, in a table of a power of two slots at most 7/8
-/// full) and its share of the set of rows lost.
-const SLOT_BYTES: usize = 48;
+/// Hash tables the keys are spread over, by the top bits of their hash.
+const TABLES: usize = 64;
+
+fn table_of(hash: u64) -> usize {
+    (hash >> (64 - TABLES.trailing_zeros())) as usize
+}
+
+/// Bytes one table takes for `rows` keys: hashbrown keeps a power of two of slots,
+/// at most 7/8 full, each with a control byte.
+fn table_bytes(rows: u64) -> u64 {
+    let slots = (rows.saturating_mul(8) / 7).max(1).next_power_of_two();
+    slots * (std::mem::size_of::<Slot>() as u64 + 1)
+}
+
+/// What remembering a partition's keys will take.
+#[derive(Clone, Copy, Debug)]
+pub struct KeysEstimate {
+    /// Key and `order_by` bytes of every row.
+    pub arena: u64,
+    /// The hash table, sized once for every row.
+    pub table: u64,
+}
+
+impl KeysEstimate {
+    pub fn total(&self) -> u64 {
+        self.arena + self.table
+    }
+}
 
 pub struct KeptKeys {
     rule: DedupRule,
@@ -33,11 +61,12 @@ pub struct KeptKeys {
     /// row format (exact for every type, but longer).
     raw_key: bool,
     hasher: foldhash::fast::FixedState,
-    table: HashTable<Slot>,
+    /// Slots by the top bits of their hash: small tables stay in cache.
+    tables: Vec<HashTable<Slot>>,
     /// Key bytes then `order_by` bytes of every kept row, one after another.
     arena: Vec<u8>,
     /// Deliveries of rows in runs already written that a later row beat.
-    pub lost: HashSet<u64>,
+    pub lost: Deliveries,
 }
 
 struct Slot {
@@ -61,36 +90,45 @@ impl KeptKeys {
             order: order_converter(schema, rule)?,
             raw_key,
             hasher: foldhash::fast::FixedState::default(),
-            table: HashTable::new(),
+            tables: (0..TABLES).map(|_| HashTable::new()).collect(),
             arena: Vec::new(),
-            lost: HashSet::new(),
+            lost: Deliveries::default(),
         })
     }
 
     /// About what remembering the keys of `rows` rows like those of `sample` costs.
-    pub fn estimate(&self, sample: &RecordBatch, rows: u64) -> Result<u64, ArrowError> {
+    pub fn estimate(&self, sample: &RecordBatch, rows: u64) -> Result<KeysEstimate, ArrowError> {
         let n = sample.num_rows().max(1) as u64;
         let keys = self.key_bytes(sample)?;
-        let key_bytes: u64 = (0..sample.num_rows())
+        let mut bytes: u64 = (0..sample.num_rows())
             .map(|r| keys.get(r).1.len() as u64 + 1)
             .sum();
-        let order_bytes = match order_rows(sample, &self.rule, self.order.as_ref())? {
-            Some(rows) => rows.size() as u64,
-            None => 0,
-        };
-        Ok(rows * ((key_bytes + order_bytes) / n + SLOT_BYTES as u64))
+        if let Some(order) = order_rows(sample, &self.rule, self.order.as_ref())? {
+            bytes += order
+                .iter()
+                .map(|row| row.as_ref().len() as u64)
+                .sum::<u64>();
+        }
+        Ok(KeysEstimate {
+            arena: rows * bytes.div_ceil(n),
+            table: TABLES as u64 * table_bytes(rows.div_ceil(TABLES as u64)),
+        })
     }
 
     /// Bytes held now.
     pub fn memory(&self) -> usize {
         self.arena.capacity()
-            + self.table.capacity() * (std::mem::size_of::<Slot>() + 1)
+            + self
+                .tables
+                .iter()
+                .map(|t| table_bytes(t.capacity() as u64) as usize)
+                .sum::<usize>()
             + self.lost.capacity() * (std::mem::size_of::<u64>() + 1)
     }
 
-    /// Takes the rows of one deduplicated piece: says for each whether it stays
-    /// (no earlier row of its key beats it), and names in `lost` the earlier rows it
-    /// beats. `rows` lists the piece's rows as (batch, row) of `batches`.
+    /// Takes the rows of one piece: says for each whether it stays (no row of its key
+    /// seen before beats it), and names in `lost` the rows seen before that it beats.
+    /// `rows` lists the piece's rows as (batch, row) of `batches`.
     pub fn admit(
         &mut self,
         batches: &[RecordBatch],
@@ -105,21 +143,37 @@ impl KeptKeys {
             .map(|b| order_rows(b, &self.rule, self.order.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
         let deliveries: Vec<_> = batches.iter().map(deliveries).collect();
-        let mut stays = Vec::with_capacity(rows.len());
-        for &(b, r) in rows {
-            let (b, r) = (b as usize, r as usize);
+        // rows go through the tables one table at a time, so that each table is in
+        // cache while its rows look it up (the decisions do not depend on the order)
+        let hashes: Vec<u64> = rows
+            .iter()
+            .map(|&(b, r)| self.hasher.hash_one(keys[b as usize].get(r as usize)))
+            .collect();
+        let mut starts = [0usize; TABLES + 1];
+        for &hash in &hashes {
+            starts[table_of(hash) + 1] += 1;
+        }
+        for t in 0..TABLES {
+            starts[t + 1] += starts[t];
+        }
+        let mut by_table = vec![0u32; rows.len()];
+        for (i, &hash) in hashes.iter().enumerate() {
+            let next = &mut starts[table_of(hash)];
+            by_table[*next] = i as u32;
+            *next += 1;
+        }
+        let mut stays = vec![true; rows.len()];
+        for i in by_table {
+            let (i, hash) = (i as usize, hashes[i as usize]);
+            let (b, r) = (rows[i].0 as usize, rows[i].1 as usize);
             let (marker, key) = keys[b].get(r);
             let order: &[u8] = match &orders[b] {
                 Some(o) => o.row(r).data(),
                 None => &[],
             };
             let delivery = deliveries[b][r];
-            let hash = self.hasher.hash_one((marker, key));
-            let arena = &self.arena;
-            let found = self
-                .table
-                .find_mut(hash, |s| key_of(arena, s) == (marker, key));
-            let Some(held) = found else {
+            let (arena, table) = (&self.arena, &mut self.tables[table_of(hash)]);
+            let Some(held) = table.find_mut(hash, |s| key_of(arena, s) == (marker, key)) else {
                 let at = self.arena.len();
                 self.arena.push(marker);
                 self.arena.extend_from_slice(key);
@@ -131,16 +185,15 @@ impl KeptKeys {
                     delivery,
                 };
                 let (arena, hasher) = (&self.arena, &self.hasher);
-                self.table
+                self.tables[table_of(hash)]
                     .insert_unique(hash, slot, |s| hasher.hash_one(key_of(arena, s)));
-                stays.push(true);
                 continue;
             };
             let order_at = held.at + held.key_len as usize;
             let held_order = &self.arena[order_at..order_at + held.order_len as usize];
             let compared = self.order.as_ref().map(|_| order.cmp(held_order));
             if !replaces(&self.rule, compared, delivery > held.delivery) {
-                stays.push(false);
+                stays[i] = false;
                 continue;
             }
             self.lost.insert(held.delivery);
@@ -155,23 +208,25 @@ impl KeptKeys {
                 held.at = at;
                 held.order_len = order.len() as u32;
             }
-            stays.push(true);
         }
         Ok(stays)
     }
 
-    /// Room for `rows` keys, so the table is sized once (the arena grows as keys come:
-    /// their length is known only then).
-    pub fn reserve(&mut self, rows: usize) {
+    /// Room for the keys `estimate` foresaw, so neither the table nor the arena
+    /// grows by doubling (which would hold up to twice what they need).
+    pub fn reserve(&mut self, rows: usize, estimate: KeysEstimate) {
         let (arena, hasher) = (&self.arena, &self.hasher);
-        self.table
-            .reserve(rows, |s| hasher.hash_one(key_of(arena, s)));
+        for table in &mut self.tables {
+            table.reserve(rows.div_ceil(TABLES), |s| hasher.hash_one(key_of(arena, s)));
+        }
+        self.arena.reserve(estimate.arena as usize);
     }
 
     fn key_bytes(&self, batch: &RecordBatch) -> Result<KeyBytes, ArrowError> {
-        if self.raw_key {
-            let column = columns(batch, &self.rule.key)?.remove(0);
-            return Ok(KeyBytes::Raw(column));
+        if self.raw_key
+            && let Some(raw) = KeyBytes::of(&columns(batch, &self.rule.key)?.remove(0))
+        {
+            return Ok(raw);
         }
         Ok(KeyBytes::Rows(key_rows(batch, &self.rule.key)?))
     }
@@ -188,25 +243,31 @@ fn key_of<'a>(arena: &'a [u8], slot: &Slot) -> (u8, &'a [u8]) {
 /// One batch's keys as bytes: equal keys, equal bytes.
 enum KeyBytes {
     /// A string or binary column, as its values' bytes.
-    Raw(arrow::array::ArrayRef),
+    Raw(GenericBinaryArray<i32>),
+    LargeRaw(GenericBinaryArray<i64>),
     Rows(arrow::row::Rows),
 }
 
 impl KeyBytes {
+    /// A string or binary column as binary (the same buffers), or its rows.
+    fn of(column: &ArrayRef) -> Option<KeyBytes> {
+        Some(match column.data_type() {
+            DataType::Utf8 => KeyBytes::Raw(column.as_string::<i32>().clone().into()),
+            DataType::LargeUtf8 => KeyBytes::LargeRaw(column.as_string::<i64>().clone().into()),
+            DataType::Binary => KeyBytes::Raw(column.as_binary::<i32>().clone()),
+            DataType::LargeBinary => KeyBytes::LargeRaw(column.as_binary::<i64>().clone()),
+            _ => return None,
+        })
+    }
+
     /// A row's key: a marker that tells a null key from an empty one, and bytes.
     fn get(&self, row: usize) -> (u8, &[u8]) {
         match self {
             KeyBytes::Rows(rows) => (1, rows.row(row).data()),
             KeyBytes::Raw(column) if column.is_null(row) => (0, &[]),
-            KeyBytes::Raw(column) => (
-                1,
-                match column.data_type() {
-                    DataType::Utf8 => column.as_string::<i32>().value(row).as_bytes(),
-                    DataType::LargeUtf8 => column.as_string::<i64>().value(row).as_bytes(),
-                    DataType::Binary => column.as_binary::<i32>().value(row),
-                    _ => column.as_binary::<i64>().value(row),
-                },
-            ),
+            KeyBytes::Raw(column) => (1, column.value(row)),
+            KeyBytes::LargeRaw(column) if column.is_null(row) => (0, &[]),
+            KeyBytes::LargeRaw(column) => (1, column.value(row)),
         }
     }
 }
@@ -279,7 +340,7 @@ mod tests {
         assert_eq!(stays, vec![false, true, true, true]);
         assert_eq!(
             kept.lost,
-            HashSet::from([1, 2]),
+            Deliveries::from_iter([1, 2]),
             "rows of the first piece beaten"
         );
 
@@ -290,7 +351,7 @@ mod tests {
             .admit(std::slice::from_ref(&third), &all_rows(&third))
             .unwrap();
         assert_eq!(stays, vec![false, false, true]);
-        assert_eq!(kept.lost, HashSet::from([1, 2, 12]));
+        assert_eq!(kept.lost, Deliveries::from_iter([1, 2, 12]));
     }
 
     #[test]
@@ -316,6 +377,17 @@ mod tests {
         assert!(kept.lost.is_empty(), "keep first: earlier rows never lose");
         assert!(kept.memory() > 0);
         let estimate = kept.estimate(&second, 1_000).unwrap();
-        assert!(estimate >= 1_000 * SLOT_BYTES as u64, "{estimate}");
+        // keys in row format, over a byte per column; 1,000 keys over 64 tables of 32 slots
+        assert!(estimate.arena >= 1_000 * 4, "{estimate:?}");
+        assert_eq!(
+            estimate.table,
+            64 * 32 * (std::mem::size_of::<Slot>() as u64 + 1)
+        );
+        kept.reserve(1_000, estimate);
+        assert!(
+            kept.memory() as u64 >= estimate.total(),
+            "{}",
+            kept.memory()
+        );
     }
 }
