@@ -123,7 +123,7 @@ _laketidy() {
             return 0
             ;;
         laketidy__subcmd__compact)
-            opts="-q -v -h --partition --max-partitions --shard --jobs --quarantine --dry-run --memory-limit --spill-dir --manifest --output --quiet --verbose --no-progress --help"
+            opts="-q -v -h --partition --max-partitions --shard --jobs --quarantine --dry-run --memory-limit --sort-buffer --spill-dir --manifest --output --quiet --verbose --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -146,6 +146,10 @@ _laketidy() {
                     return 0
                     ;;
                 --memory-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-buffer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -76,6 +76,7 @@ set edit:completion:arg-completer[laketidy] = {|@words|
             cand --shard 'This worker''s deterministic share K of N of the dirty partitions (0-based K)'
             cand --jobs 'Source files read and partitions rewritten at once [default: the number of cores]'
             cand --memory-limit 'Memory for rows in flight, e.g. 256MiB or 4GiB; past it rows spill to local disk'
+            cand --sort-buffer 'Memory each job sorts a partition in; a larger partition is sorted in runs on local disk and merged. At most the job''s share of --memory-limit. A fixed buffer keeps memory flat however large the table grows'
             cand --spill-dir 'Folder for spill files; each run uses a private folder inside it and removes it [default: the system temp folder]'
             cand --manifest 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]'
             cand --output 'Output format: human text, or one JSON document on stdout'

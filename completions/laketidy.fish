@@ -69,6 +69,7 @@ complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l max-partit
 complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l shard -d 'This worker\'s deterministic share K of N of the dirty partitions (0-based K)' -r
 complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l jobs -d 'Source files read and partitions rewritten at once [default: the number of cores]' -r
 complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l memory-limit -d 'Memory for rows in flight, e.g. 256MiB or 4GiB; past it rows spill to local disk' -r
+complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l sort-buffer -d 'Memory each job sorts a partition in; a larger partition is sorted in runs on local disk and merged. At most the job\'s share of --memory-limit. A fixed buffer keeps memory flat however large the table grows' -r
 complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l spill-dir -d 'Folder for spill files; each run uses a private folder inside it and removes it [default: the system temp folder]' -r -F
 complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l manifest -d 'Manifest store: dynamodb://TABLE[?region=R&endpoint=URL], s3://bucket/prefix or file:///path [default for a local target: TARGET/_laketidy/]' -r
 complete -c laketidy -n "__fish_laketidy_using_subcommand compact" -l output -d 'Output format: human text, or one JSON document on stdout' -r -f -a "text\t''

@@ -110,6 +110,47 @@ fn a_tight_memory_limit_spills_and_writes_the_same_lake() {
 }
 
 #[test]
+fn a_small_sort_buffer_sorts_on_disk_under_a_roomy_limit_and_writes_the_same_lake() {
+    let lake = Lake::generate(Params {
+        rows: 100_000,
+        rows_per_file: 2_000,
+        ..Params::default()
+    });
+    let (roomy, small) = (Workspace::new("1MiB"), Workspace::new("1MiB"));
+    for ws in [&roomy, &small] {
+        lake.write(&ws.raw, 0..lake.params.hours);
+    }
+    let unbounded = compact(&roomy, &[]);
+    assert_eq!(unbounded["metrics"]["partitions_sorted_externally"], 0);
+    let spill = tempfile::tempdir().unwrap();
+    let bounded = compact(
+        &small,
+        &[
+            "--sort-buffer",
+            "1MiB",
+            "--spill-dir",
+            spill.path().to_str().unwrap(),
+        ],
+    );
+    let metrics = &bounded["metrics"];
+    assert!(
+        metrics["partitions_sorted_externally"].as_u64().unwrap() > 0,
+        "the default --memory-limit does not stop a small --sort-buffer: {metrics}"
+    );
+    assert!(metrics["bytes_spilled"].as_u64().unwrap() > 0, "{metrics}");
+    for key in ["rows_written", "duplicates_removed", "files_added"] {
+        assert_eq!(metrics[key], unbounded["metrics"][key], "{key}");
+    }
+    assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+    same_lake(&roomy.live_files(), &small.live_files());
+    check_lake(
+        &small.live_files(),
+        &lake,
+        &lake.expected(lake.params.hours),
+    );
+}
+
+#[test]
 fn a_run_that_fails_after_spilling_leaves_no_spill_files_and_commits_nothing() {
     let ws = Workspace::new("1MiB");
     let lake = Lake::generate(Params {
@@ -164,9 +205,15 @@ fn a_run_that_fails_after_spilling_leaves_no_spill_files_and_commits_nothing() {
 #[test]
 fn memory_limits_too_small_or_malformed_are_usage_errors() {
     let ws = Workspace::new("1MiB");
-    for bad in ["1MiB", "lots"] {
-        let run = laketidy(&["compact", ws.def(), "--memory-limit", bad]);
-        assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
-        assert!(run.stderr.contains("--memory-limit"), "{}", run.stderr);
+    for (option, bad) in [
+        ("--memory-limit", "1MiB"),
+        ("--memory-limit", "lots"),
+        ("--sort-buffer", "512KiB"),
+        ("--sort-buffer", "fast"),
+    ] {
+        let run = laketidy(&["compact", ws.def(), option, bad]);
+        assert_eq!(run.code, 2, "{option} {bad}: {}", run.stderr);
+        assert!(run.stderr.contains(option), "{}", run.stderr);
     }
+    assert_eq!(ws.versions(), 0, "nothing committed");
 }

@@ -130,6 +130,9 @@ pub struct CompactArgs {
     /// Memory for rows in flight, e.g. 256MiB or 4GiB; past it rows spill to local disk.
     #[arg(long, value_name = "SIZE", env = "LAKETIDY_MEMORY_LIMIT", default_value = "1GiB", value_parser = memory_size)]
     pub memory_limit: u64,
+    /// Memory each job sorts a partition in; a larger partition is sorted in runs on local disk and merged. At most the job's share of --memory-limit. A fixed buffer keeps memory flat however large the table grows.
+    #[arg(long, value_name = "SIZE", env = "LAKETIDY_SORT_BUFFER", default_value = "64MiB", value_parser = buffer_size)]
+    pub sort_buffer: u64,
     /// Folder for spill files; each run uses a private folder inside it and removes it [default: the system temp folder].
     #[arg(long, value_name = "DIR", env = "LAKETIDY_SPILL_DIR")]
     pub spill_dir: Option<PathBuf>,
@@ -140,6 +143,15 @@ fn memory_size(text: &str) -> Result<u64, String> {
     let bytes = crate::model::definition::parse_size(text)?;
     if bytes < 16 << 20 {
         return Err(format!("{text:?} is too small; give at least 16MiB"));
+    }
+    Ok(bytes)
+}
+
+/// Sizes for --sort-buffer: at least 1 MiB, so that runs on disk stay few.
+fn buffer_size(text: &str) -> Result<u64, String> {
+    let bytes = crate::model::definition::parse_size(text)?;
+    if bytes < 1 << 20 {
+        return Err(format!("{text:?} is too small; give at least 1MiB"));
     }
     Ok(bytes)
 }

@@ -54,6 +54,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8> {
                 dry_run: args.dry_run,
                 jobs,
                 memory_limit: args.memory_limit,
+                sort_buffer: args.sort_buffer,
                 spill_dir: args.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
                 on_bad: on_bad(&args.select),
             };

@@ -7,7 +7,7 @@
 //! costs. The copy is a new object written once under a fresh name, never an S3 COPY.
 
 use super::read::OpenFile;
-use super::write::{WriteRequest, writer_properties};
+use super::write::{WriteRequest, upload, writer_properties};
 use crate::error::{Error, Result};
 use crate::model::snapshot::DataFile;
 use arrow::datatypes::SchemaRef;
@@ -47,10 +47,7 @@ pub async fn splice(
     let (mut file, columns) =
         ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props))?.into_serialized_writer()?;
     let relative = format!("{}/{name}", request.folder);
-    let mut sink = BufWriter::new(
-        request.target.store.clone(),
-        request.target.to_store(&relative),
-    );
+    let mut sink = upload(request.target, &relative);
     let mut spliced = Spliced::default();
     let (mut rows_kept, mut sent) = (0u64, 0u64);
     let group_rows: Vec<u64> = metadata

@@ -87,10 +87,7 @@ pub async fn write_sorted(
                         .max(1.0);
                     let name = file_name(request.name_prefix, request.first_number + files.len());
                     let relative = format!("{}/{name}", request.folder);
-                    let sink = BufWriter::new(
-                        request.target.store.clone(),
-                        request.target.to_store(&relative),
-                    );
+                    let sink = upload(request.target, &relative);
                     slot.insert(OpenFile {
                         writer: AsyncArrowWriter::try_new(
                             sink,
@@ -146,6 +143,22 @@ async fn finish(file: OpenFile, sort_by: &[String]) -> Result<DataFile> {
 }
 
 /// How every data file of a request is encoded (also row groups spliced into a copy).
+/// Bytes an upload buffers before it goes multipart, and the size of each part: S3's
+/// smallest part. Each job holds this and at most [`UPLOAD_PARTS_IN_FLIGHT`] parts,
+/// whatever the size of the file (object_store's defaults hold up to 90 MiB).
+const UPLOAD_PART_BYTES: usize = 5 << 20;
+const UPLOAD_PARTS_IN_FLIGHT: usize = 2;
+
+/// A streaming upload of the file at `relative` under `target`.
+pub(super) fn upload(target: &Location, relative: &str) -> BufWriter {
+    BufWriter::with_capacity(
+        target.store.clone(),
+        target.to_store(relative),
+        UPLOAD_PART_BYTES,
+    )
+    .with_max_concurrency(UPLOAD_PARTS_IN_FLIGHT)
+}
+
 pub(super) fn writer_properties(schema: &Schema, request: &WriteRequest) -> WriterProperties {
     let sorting = request
         .sort_by

@@ -41,6 +41,11 @@ use patch::{memory_needed, patch, splicable};
 const ROUTING_SHARE_PERCENT: usize = 25;
 const MERGE_SHARE_PERCENT: usize = 30;
 
+/// Routed rows held at most, whatever the limit: past it the largest buckets spill.
+/// Like the sort buffer, a fixed size keeps memory from growing with the table
+/// (spilling a bucket costs one sequential write and read).
+const ROUTING_BUFFER: usize = 64 << 20;
+
 /// Rows handed to the Parquet writer at a time.
 const WRITE_CHUNK_ROWS: usize = 64 * 1024;
 
@@ -65,13 +70,14 @@ pub(super) fn prepare(
     let spill = Arc::new(SpillDir::new(options.spill_dir.clone()));
     let limit = options.memory_limit as usize;
     let merge_budget = limit / 100 * MERGE_SHARE_PERCENT;
+    let merge_share = merge_budget / options.jobs.max(1);
     Ok(Run {
         source: table.source.clone(),
         target: table.target.clone(),
         router: inventory.router.clone(),
         buckets: Buckets::new(
             flow_schema.clone(),
-            limit / 100 * ROUTING_SHARE_PERCENT,
+            (limit / 100 * ROUTING_SHARE_PERCENT).min(ROUTING_BUFFER),
             spill.clone(),
         ),
         data_schema,
@@ -81,7 +87,8 @@ pub(super) fn prepare(
         run_id: run_id.to_string(),
         spill,
         merge_memory: Arc::new(Semaphore::new((merge_budget / 1024).max(1))),
-        merge_share: merge_budget / options.jobs.max(1),
+        merge_share,
+        sort_buffer: merge_share.min(options.sort_buffer as usize),
         written: Mutex::new(Vec::new()),
         unreadable: Mutex::new(BTreeMap::new()),
         sorted_externally: AtomicUsize::new(0),
@@ -113,6 +120,10 @@ pub(super) struct Run {
     merge_memory: Arc<Semaphore>,
     /// What one partition rewrite may hold: the merge budget over `--jobs`.
     merge_share: usize,
+    /// What one partition sort holds before it goes to runs on disk: `--sort-buffer`
+    /// within `merge_share`. (Patching and folding need far less work per row than
+    /// sorting, so they may take the whole share.)
+    sort_buffer: usize,
     /// Folders this run may have written into, for cleanup after a failure.
     pub(super) written: Mutex<Vec<String>>,
     /// Source files found unreadable while reading them whole, by relative path.
@@ -398,7 +409,13 @@ pub(super) async fn rewrite_partition(
     };
     // each of the `--jobs` rewrites at once gets an equal share: a partition that
     // took the whole budget would leave the other cores idle while it sorts
-    let in_memory = needed <= run.merge_share;
+    // folding only merges rows already sorted, so it may take the whole share
+    let in_memory = needed
+        <= if foldable {
+            run.merge_share
+        } else {
+            run.sort_buffer
+        };
     let permits = (needed.min(run.merge_share) / 1024).clamp(1, u32::MAX as usize) as u32;
     let _memory = run
         .merge_memory
@@ -469,7 +486,7 @@ pub(super) async fn rewrite_partition(
             run.flow_schema.clone(),
             run.rules.dedup.as_ref(),
             &run.rules.sort_by,
-            run.merge_share,
+            run.sort_buffer,
             (rows_in, total_bytes),
             &run.spill,
         );
@@ -489,7 +506,7 @@ pub(super) async fn rewrite_partition(
     };
 
     let mut consumed = before.map(|b| b.consumed).unwrap_or_default();
-    consumed.extend(partition.inputs.iter().map(|i| i.path.clone()));
+    consumed.extend(partition.inputs.iter().map(|i| i.path.to_string()));
     let report = PartitionReport {
         partition: partition.partition.clone(),
         rows_before: partition.current_rows,
