@@ -1,10 +1,10 @@
 //! Dedup and sort for a partition larger than its share of memory.
 //!
 //! 1. Rows are cut, in the order they come, into pieces that fit in memory; each
-//!    piece is deduplicated and sorted alone and spilled as a sorted run (the last
-//!    stays in memory). With a dedup rule, the keys kept so far are remembered
-//!    ([`KeptKeys`]): a row beaten by an earlier run's copy never reaches its run,
-//!    and an earlier run's row beaten later is dropped at the merge.
+//!    piece is sorted alone and spilled as a sorted run (the last stays in memory).
+//!    With a dedup rule, every key seen so far is remembered ([`KeptKeys`]): a row
+//!    that a copy seen before beats never reaches its run, and a row beaten by a
+//!    copy seen later (in its own piece or a later one) is dropped at the merge.
 //! 2. When even the keys would not fit, rows are first split by a hash of their dedup
 //!    key into spill files small enough to hold one at a time (all copies of a key
 //!    land in one file), and each file becomes a run.
@@ -51,7 +51,7 @@ pub struct SortedRuns {
     pub rows: u64,
     pub duplicates_removed: u64,
     sort_by: Vec<String>,
-    /// Deliveries of rows in the runs that a row of a later run beat.
+    /// Deliveries of rows in the runs that a copy seen later beat.
     lost: Deliveries,
 }
 
@@ -189,8 +189,8 @@ impl<'a> RunBuilder<'a> {
         Ok(())
     }
 
-    /// Dedups and sorts one piece in memory, drops the rows an earlier run's copy
-    /// beats, and spills it as a sorted run (or keeps it, when it is the `last`).
+    /// Sorts one piece in memory and dedups it (alone, or through the kept keys),
+    /// and spills it as a sorted run (or keeps it, when it is the `last`).
     fn sort_piece(&mut self, batches: Vec<RecordBatch>, last: bool) -> Result<()> {
         // remembered keys dedup the piece too (copies within it meet in the table as
         // copies across runs do), so the piece is not hashed twice

@@ -10,7 +10,7 @@
 //! and as it compares delivery numbers, not positions, the rows may come in any order.
 //!
 //! Keys are held as bytes in one arena (a key of one string column as its bytes,
-//! any other key in Arrow's row format), with a slot each in a hash table.
+//! any other key in Arrow's row format), with a slot each in one of 64 hash tables.
 
 use super::merge::{columns, deliveries, key_rows, order_converter, order_rows, replaces};
 use crate::model::definition::DedupRule;
@@ -20,10 +20,10 @@ use arrow::error::ArrowError;
 use arrow::row::RowConverter;
 use hashbrown::HashTable;
 use std::collections::HashSet;
+use std::hash::BuildHasher;
 
 /// Delivery numbers, looked up once per merged row: hashed with foldhash, not SipHash.
 pub type Deliveries = HashSet<u64, foldhash::fast::RandomState>;
-use std::hash::BuildHasher;
 
 /// Hash tables the keys are spread over, by the top bits of their hash.
 const TABLES: usize = 64;
@@ -44,7 +44,7 @@ fn table_bytes(rows: u64) -> u64 {
 pub struct KeysEstimate {
     /// Key and `order_by` bytes of every row.
     pub arena: u64,
-    /// The hash table, sized once for every row.
+    /// The hash tables, sized once for every row.
     pub table: u64,
 }
 

@@ -142,7 +142,6 @@ async fn finish(file: OpenFile, sort_by: &[String]) -> Result<DataFile> {
     })
 }
 
-/// How every data file of a request is encoded (also row groups spliced into a copy).
 /// Bytes an upload buffers before it goes multipart, and the size of each part: S3's
 /// smallest part. Each job holds this and at most [`UPLOAD_PARTS_IN_FLIGHT`] parts,
 /// whatever the size of the file (object_store's defaults hold up to 90 MiB).
@@ -159,6 +158,7 @@ pub(super) fn upload(target: &Location, relative: &str) -> BufWriter {
     .with_max_concurrency(UPLOAD_PARTS_IN_FLIGHT)
 }
 
+/// How every data file of a request is encoded (also row groups spliced into a copy).
 pub(super) fn writer_properties(schema: &Schema, request: &WriteRequest) -> WriterProperties {
     let sorting = request
         .sort_by

@@ -409,14 +409,15 @@ pub(super) async fn rewrite_partition(
     };
     // each of the `--jobs` rewrites at once gets an equal share: a partition that
     // took the whole budget would leave the other cores idle while it sorts
-    // folding only merges rows already sorted, so it may take the whole share
-    let in_memory = needed
-        <= if foldable {
-            run.merge_share
-        } else {
-            run.sort_buffer
-        };
-    let permits = (needed.min(run.merge_share) / 1024).clamp(1, u32::MAX as usize) as u32;
+    // patching and folding only merge rows already sorted, so they may take the
+    // whole share; a sort takes the sort buffer
+    let budget = if foldable || patching.is_some() {
+        run.merge_share
+    } else {
+        run.sort_buffer
+    };
+    let in_memory = needed <= budget;
+    let permits = (needed.min(budget) / 1024).clamp(1, u32::MAX as usize) as u32;
     let _memory = run
         .merge_memory
         .acquire_many(permits)
