@@ -70,9 +70,10 @@ impl Transform {
         )
         .map_err(|e| e.to_string())?;
         let micros = utc.as_primitive::<TimestampMicrosecondType>();
-        // neighbouring rows mostly share an hour: only a change of hour looks it up
-        let mut index: HashMap<Option<i64>, u32, foldhash::fast::RandomState> = HashMap::default();
-        let mut dictionary = Vec::new();
+        // neighbouring rows mostly share an hour: only a change of hour looks it up,
+        // and only a new hour is formatted (several hours can give one value: a day)
+        let mut hours: HashMap<Option<i64>, u32, foldhash::fast::RandomState> = HashMap::default();
+        let mut values = Values::default();
         let mut last: Option<(Option<i64>, u32)> = None;
         let mut codes = Vec::with_capacity(micros.len());
         for i in 0..micros.len() {
@@ -80,15 +81,15 @@ impl Transform {
             let code = match last {
                 Some((b, code)) if b == bucket => code,
                 _ => {
-                    let code = match index.get(&bucket) {
+                    let code = match hours.get(&bucket) {
                         Some(&code) => code,
                         None => {
-                            dictionary.push(match bucket {
+                            let value = match bucket {
                                 Some(b) => Some(Arc::from(self.format_hour_bucket(b)?)),
                                 None => None,
-                            });
-                            let code = dictionary.len() as u32 - 1;
-                            index.insert(bucket, code);
+                            };
+                            let code = values.code(value);
+                            hours.insert(bucket, code);
                             code
                         }
                     };
@@ -98,8 +99,7 @@ impl Transform {
             };
             codes.push(code);
         }
-        // several hours can give one value (a day): merge their codes
-        Ok(Coded { codes, dictionary }.merged())
+        Ok(values.coded(codes))
     }
 
     fn format_hour_bucket(self, hour_bucket: i64) -> Result<String, String> {
@@ -118,18 +118,18 @@ impl Transform {
 fn identity_values(array: &ArrayRef) -> Result<Coded, String> {
     let strings = cast(array, &DataType::Utf8).map_err(|e| e.to_string())?;
     let strings: &StringArray = strings.as_string::<i32>();
-    let mut index: HashMap<Option<&str>, u32, foldhash::fast::RandomState> = HashMap::default();
-    let mut dictionary = Vec::new();
+    // by the row's own string, so that a value is copied only when first seen
+    let mut seen: HashMap<Option<&str>, u32, foldhash::fast::RandomState> = HashMap::default();
+    let mut values = Values::default();
     let codes = strings
         .iter()
         .map(|v| {
-            *index.entry(v).or_insert_with(|| {
-                dictionary.push(v.map(Arc::from));
-                dictionary.len() as u32 - 1
-            })
+            *seen
+                .entry(v)
+                .or_insert_with(|| values.code(v.map(Arc::from)))
         })
         .collect();
-    Ok(Coded { codes, dictionary })
+    Ok(values.coded(codes))
 }
 
 /// A partition field over a batch: a code per row, and the values the codes stand for.
@@ -140,35 +140,33 @@ pub struct Coded {
 }
 
 impl Coded {
-    /// One code per distinct value (codes of equal values are joined, keeping the
-    /// order of first appearance).
-    fn merged(self) -> Coded {
-        let mut dictionary: Vec<Option<Arc<str>>> = Vec::new();
-        let mut index: HashMap<Option<Arc<str>>, u32, foldhash::fast::RandomState> =
-            HashMap::default();
-        let remap: Vec<u32> = self
-            .dictionary
-            .into_iter()
-            .map(|v| {
-                *index.entry(v.clone()).or_insert_with(|| {
-                    dictionary.push(v);
-                    dictionary.len() as u32 - 1
-                })
-            })
-            .collect();
-        if remap.len() == dictionary.len() {
-            return Coded {
-                codes: self.codes,
-                dictionary,
-            };
-        }
-        let codes = self.codes.into_iter().map(|c| remap[c as usize]).collect();
-        Coded { codes, dictionary }
-    }
-
     /// The value of row `row`.
     pub fn value(&self, row: usize) -> Option<&Arc<str>> {
         self.dictionary[self.codes[row] as usize].as_ref()
+    }
+}
+
+/// Distinct partition values in order of first appearance, one code each.
+#[derive(Default)]
+struct Values {
+    index: HashMap<Option<Arc<str>>, u32, foldhash::fast::RandomState>,
+    dictionary: Vec<Option<Arc<str>>>,
+}
+
+impl Values {
+    fn code(&mut self, value: Option<Arc<str>>) -> u32 {
+        let dictionary = &mut self.dictionary;
+        *self.index.entry(value.clone()).or_insert_with(|| {
+            dictionary.push(value);
+            dictionary.len() as u32 - 1
+        })
+    }
+
+    fn coded(self, codes: Vec<u32>) -> Coded {
+        Coded {
+            codes,
+            dictionary: self.dictionary,
+        }
     }
 }
 
