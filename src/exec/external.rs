@@ -14,6 +14,7 @@
 use super::kept::{Deliveries, KeptKeys};
 use super::merge::{
     DELIVERY, SortedBatches, ascending_converter, key_rows, merge_columns, sort_batches,
+    sort_rows_of,
 };
 use super::spill::{SPILL_WRITE_BUFFER, SpillDir, SpillFile, SpillWriter};
 use crate::error::{Error, Result};
@@ -192,21 +193,23 @@ impl<'a> RunBuilder<'a> {
     /// Sorts one piece in memory and dedups it (alone, or through the kept keys),
     /// and spills it as a sorted run (or keeps it, when it is the `last`).
     fn sort_piece(&mut self, batches: Vec<RecordBatch>, last: bool) -> Result<()> {
-        // remembered keys dedup the piece too (copies within it meet in the table as
-        // copies across runs do), so the piece is not hashed twice
-        let rule = match self.dedup {
-            Dedup::AcrossRuns(_) => None,
-            _ => self.rule.as_ref(),
-        };
-        let mut sorted = sort_batches(batches, rule, &self.sort_by)?;
-        self.runs.duplicates_removed += sorted.duplicates_removed;
-        if let Dedup::AcrossRuns(kept) = &mut self.dedup {
-            let stays = kept.admit(sorted.batches(), sorted.order())?;
-            self.runs.duplicates_removed += sorted.retain(&stays);
+        let sorted = if let Dedup::AcrossRuns(kept) = &mut self.dedup {
+            // remembered keys dedup the piece too (copies within it meet in the
+            // table as copies across runs do), so the piece is not hashed twice
+            let batches: Vec<RecordBatch> =
+                batches.into_iter().filter(|b| b.num_rows() > 0).collect();
+            let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+            let stays = kept.admit(&batches)?;
+            self.runs.duplicates_removed += (total - stays.len()) as u64;
             // the keys' estimate came from one batch: the next pieces get what the
             // keys really left of the budget
             self.piece_bytes = piece_bytes(self.budget, kept.memory());
-        }
+            sort_rows_of(batches, stays, &self.sort_by)?
+        } else {
+            let sorted = sort_batches(batches, self.rule.as_ref(), &self.sort_by)?;
+            self.runs.duplicates_removed += sorted.duplicates_removed;
+            sorted
+        };
         self.runs.rows += sorted.rows();
         if last {
             self.runs.runs.push(Run::Held(sorted));

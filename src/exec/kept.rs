@@ -19,17 +19,21 @@ use arrow::datatypes::{DataType, Schema};
 use arrow::error::ArrowError;
 use arrow::row::RowConverter;
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use std::collections::HashSet;
 use std::hash::BuildHasher;
 
 /// Delivery numbers, looked up once per merged row: hashed with foldhash, not SipHash.
 pub type Deliveries = HashSet<u64, foldhash::fast::RandomState>;
 
-/// Hash tables the keys are spread over, by the top bits of their hash.
+/// Hash tables the keys are spread over, by bits of their hash.
 const TABLES: usize = 64;
 
+/// A key's table, from bits that hashbrown leaves alone: it takes a slot from the
+/// low bits and a tag from the top seven, and keys of one table sharing those bits
+/// would crowd together or all carry one tag (every probe then compares keys).
 fn table_of(hash: u64) -> usize {
-    (hash >> (64 - TABLES.trailing_zeros())) as usize
+    (hash >> 40) as usize % TABLES
 }
 
 /// Bytes one table takes for `rows` keys: hashbrown keeps a power of two of slots,
@@ -126,90 +130,79 @@ impl KeptKeys {
             + self.lost.capacity() * (std::mem::size_of::<u64>() + 1)
     }
 
-    /// Takes the rows of one piece: says for each whether it stays (no row of its key
-    /// seen before beats it), and names in `lost` the rows seen before that it beats.
-    /// `rows` lists the piece's rows as (batch, row) of `batches`.
-    pub fn admit(
-        &mut self,
-        batches: &[RecordBatch],
-        rows: &[(u32, u32)],
-    ) -> Result<Vec<bool>, ArrowError> {
-        let keys = batches
-            .iter()
-            .map(|b| self.key_bytes(b))
-            .collect::<Result<Vec<_>, _>>()?;
-        let orders = batches
-            .iter()
-            .map(|b| order_rows(b, &self.rule, self.order.as_ref()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let deliveries: Vec<_> = batches.iter().map(deliveries).collect();
-        // rows go through the tables one table at a time, so that each table is in
-        // cache while its rows look it up (the decisions do not depend on the order)
-        let hashes: Vec<u64> = rows
-            .iter()
-            .map(|&(b, r)| self.hasher.hash_one(keys[b as usize].get(r as usize)))
-            .collect();
-        let mut starts = [0usize; TABLES + 1];
-        for &hash in &hashes {
-            starts[table_of(hash) + 1] += 1;
+    /// Takes the rows of one piece and returns, as (batch, row) in the order they
+    /// come, those that stay (no row of their key seen before beats them); names in
+    /// `lost` the rows seen before that a row of the piece beats.
+    ///
+    /// Rows are taken in the order they lie, so that keys, `order_by` values and
+    /// deliveries are read front to back: the only scattered access is the table's
+    /// (the decisions do not depend on the order).
+    pub fn admit(&mut self, batches: &[RecordBatch]) -> Result<Vec<(u32, u32)>, ArrowError> {
+        let mut stays = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
+        for (b, batch) in batches.iter().enumerate() {
+            let keys = self.key_bytes(batch)?;
+            let orders = order_rows(batch, &self.rule, self.order.as_ref())?;
+            let deliveries = deliveries(batch);
+            for (r, &delivery) in deliveries.iter().enumerate() {
+                let (marker, key) = keys.get(r);
+                let order: &[u8] = match &orders {
+                    Some(o) => o.row(r).data(),
+                    None => &[],
+                };
+                if self.take(marker, key, order, delivery) {
+                    stays.push((b as u32, r as u32));
+                }
+            }
         }
-        for t in 0..TABLES {
-            starts[t + 1] += starts[t];
-        }
-        let mut by_table = vec![0u32; rows.len()];
-        for (i, &hash) in hashes.iter().enumerate() {
-            let next = &mut starts[table_of(hash)];
-            by_table[*next] = i as u32;
-            *next += 1;
-        }
-        let mut stays = vec![true; rows.len()];
-        for i in by_table {
-            let (i, hash) = (i as usize, hashes[i as usize]);
-            let (b, r) = (rows[i].0 as usize, rows[i].1 as usize);
-            let (marker, key) = keys[b].get(r);
-            let order: &[u8] = match &orders[b] {
-                Some(o) => o.row(r).data(),
-                None => &[],
-            };
-            let delivery = deliveries[b][r];
-            let (arena, table) = (&self.arena, &mut self.tables[table_of(hash)]);
-            let Some(held) = table.find_mut(hash, |s| key_of(arena, s) == (marker, key)) else {
+        Ok(stays)
+    }
+
+    /// One row: whether it stays. A new key is remembered; a kept one that the row
+    /// beats is replaced, and its row named in `lost`.
+    fn take(&mut self, marker: u8, key: &[u8], order: &[u8], delivery: u64) -> bool {
+        let hash = self.hasher.hash_one((marker, key));
+        let (arena, hasher) = (&self.arena, &self.hasher);
+        let entry = self.tables[table_of(hash)].entry(
+            hash,
+            |s| key_of(arena, s) == (marker, key),
+            |s| hasher.hash_one(key_of(arena, s)),
+        );
+        let mut held = match entry {
+            Entry::Occupied(held) => held,
+            Entry::Vacant(slot) => {
                 let at = self.arena.len();
                 self.arena.push(marker);
                 self.arena.extend_from_slice(key);
                 self.arena.extend_from_slice(order);
-                let slot = Slot {
+                slot.insert(Slot {
                     at,
                     key_len: key.len() as u32 + 1,
                     order_len: order.len() as u32,
                     delivery,
-                };
-                let (arena, hasher) = (&self.arena, &self.hasher);
-                self.tables[table_of(hash)]
-                    .insert_unique(hash, slot, |s| hasher.hash_one(key_of(arena, s)));
-                continue;
-            };
-            let order_at = held.at + held.key_len as usize;
-            let held_order = &self.arena[order_at..order_at + held.order_len as usize];
-            let compared = self.order.as_ref().map(|_| order.cmp(held_order));
-            if !replaces(&self.rule, compared, delivery > held.delivery) {
-                stays[i] = false;
-                continue;
+                });
+                return true;
             }
-            self.lost.insert(held.delivery);
-            held.delivery = delivery;
-            if order.len() == held.order_len as usize {
-                self.arena[order_at..order_at + order.len()].copy_from_slice(order);
-            } else {
-                // a value of another length: the key moves to the end of the arena
-                let at = self.arena.len();
-                self.arena.extend_from_within(held.at..order_at);
-                self.arena.extend_from_slice(order);
-                held.at = at;
-                held.order_len = order.len() as u32;
-            }
+        };
+        let held = held.get_mut();
+        let order_at = held.at + held.key_len as usize;
+        let held_order = &self.arena[order_at..order_at + held.order_len as usize];
+        let compared = self.order.as_ref().map(|_| order.cmp(held_order));
+        if !replaces(&self.rule, compared, delivery > held.delivery) {
+            return false;
         }
-        Ok(stays)
+        self.lost.insert(held.delivery);
+        held.delivery = delivery;
+        if order.len() == held.order_len as usize {
+            self.arena[order_at..order_at + order.len()].copy_from_slice(order);
+        } else {
+            // a value of another length: the key moves to the end of the arena
+            let at = self.arena.len();
+            self.arena.extend_from_within(held.at..order_at);
+            self.arena.extend_from_slice(order);
+            held.at = at;
+            held.order_len = order.len() as u32;
+        }
+        true
     }
 
     /// Room for the keys `estimate` foresaw, so neither the table nor the arena
@@ -297,8 +290,12 @@ mod tests {
         add_delivery(&plain, &with_delivery_field(&plain.schema()), first).unwrap()
     }
 
-    fn all_rows(batch: &RecordBatch) -> Vec<(u32, u32)> {
-        (0..batch.num_rows() as u32).map(|r| (0, r)).collect()
+    /// Which rows of a one-batch piece stay, one flag per row.
+    fn admit(kept: &mut KeptKeys, piece: &RecordBatch) -> Vec<bool> {
+        let stays = kept.admit(std::slice::from_ref(piece)).unwrap();
+        (0..piece.num_rows() as u32)
+            .map(|r| stays.contains(&(0, r)))
+            .collect()
     }
 
     fn rule(key: &[&str], keep: Keep, order_by: Option<&str>) -> DedupRule {
@@ -322,11 +319,7 @@ mod tests {
             &rule(&["id"], Keep::Latest, Some("version")),
         )
         .unwrap();
-        assert_eq!(
-            kept.admit(std::slice::from_ref(&first), &all_rows(&first))
-                .unwrap(),
-            vec![true; 4]
-        );
+        assert_eq!(admit(&mut kept, &first), vec![true; 4]);
 
         // "a" loses (older), "" wins with a longer value, null wins (tie, later), "c" is new
         let second = piece(
@@ -334,9 +327,7 @@ mod tests {
             &["l", "zz", "m", "a"],
             10,
         );
-        let stays = kept
-            .admit(std::slice::from_ref(&second), &all_rows(&second))
-            .unwrap();
+        let stays = admit(&mut kept, &second);
         assert_eq!(stays, vec![false, true, true, true]);
         assert_eq!(
             kept.lost,
@@ -347,9 +338,7 @@ mod tests {
         // the moved key compares with its new value: "zz" beats "zy"; an empty key is
         // not a null key, and "b" keeps its first row against an older one
         let third = piece(&[Some(""), Some("b"), None], &["zy", "a", "n"], 20);
-        let stays = kept
-            .admit(std::slice::from_ref(&third), &all_rows(&third))
-            .unwrap();
+        let stays = admit(&mut kept, &third);
         assert_eq!(stays, vec![false, false, true]);
         assert_eq!(kept.lost, Deliveries::from_iter([1, 2, 12]));
     }
@@ -363,17 +352,9 @@ mod tests {
         )
         .unwrap();
         assert!(!kept.raw_key);
-        assert_eq!(
-            kept.admit(std::slice::from_ref(&first), &all_rows(&first))
-                .unwrap(),
-            vec![true, true]
-        );
+        assert_eq!(admit(&mut kept, &first), vec![true, true]);
         let second = piece(&[Some("a"), Some("b")], &["y", "y"], 5);
-        assert_eq!(
-            kept.admit(std::slice::from_ref(&second), &all_rows(&second))
-                .unwrap(),
-            vec![false, true]
-        );
+        assert_eq!(admit(&mut kept, &second), vec![false, true]);
         assert!(kept.lost.is_empty(), "keep first: earlier rows never lose");
         assert!(kept.memory() > 0);
         let estimate = kept.estimate(&second, 1_000).unwrap();

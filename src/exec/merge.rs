@@ -194,19 +194,32 @@ pub fn sort_batches(
 ) -> Result<SortedBatches, ArrowError> {
     let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
     let total: usize = batches.iter().map(|b| b.num_rows()).sum();
-    let delivery: Vec<Cow<'_, [u64]>> = batches.iter().map(deliveries).collect();
-    let mut order: Vec<(u32, u32)> = match dedup {
-        Some(rule) => dedup_pairs(&batches, rule, &delivery)?,
+    let order: Vec<(u32, u32)> = match dedup {
+        Some(rule) => {
+            let delivery: Vec<Cow<'_, [u64]>> = batches.iter().map(deliveries).collect();
+            dedup_pairs(&batches, rule, &delivery)?
+        }
         None => batches
             .iter()
             .enumerate()
             .flat_map(|(b, batch)| (0..batch.num_rows() as u32).map(move |r| (b as u32, r)))
             .collect(),
     };
-    let duplicates_removed = (total - order.len()) as u64;
-    let at = |&(b, r): &(u32, u32)| delivery[b as usize][r as usize];
+    let mut sorted = sort_rows_of(batches, order, sort_by)?;
+    sorted.duplicates_removed = (total - sorted.order.len()) as u64;
+    Ok(sorted)
+}
+
+/// Sorts the rows `order` names, as (batch, row) of `batches`, by `sort_by` then
+/// delivery (none counted as duplicates).
+pub fn sort_rows_of(
+    batches: Vec<RecordBatch>,
+    mut order: Vec<(u32, u32)>,
+    sort_by: &[String],
+) -> Result<SortedBatches, ArrowError> {
     if sort_by.is_empty() {
-        order.sort_unstable_by_key(at);
+        let delivery: Vec<Cow<'_, [u64]>> = batches.iter().map(deliveries).collect();
+        order.sort_unstable_by_key(|&(b, r)| delivery[b as usize][r as usize]);
     } else if let Some(first) = batches.first() {
         let converter = ascending_converter(&merge_columns(first, sort_by)?)?;
         let rows = batches
@@ -219,11 +232,10 @@ pub fn sort_batches(
                 .cmp(&rows[bb as usize].row(br as usize))
         });
     }
-    drop(delivery);
     Ok(SortedBatches {
         batches,
         order,
-        duplicates_removed,
+        duplicates_removed: 0,
     })
 }
 
@@ -232,45 +244,76 @@ impl SortedBatches {
         self.order.len() as u64
     }
 
-    pub fn batches(&self) -> &[RecordBatch] {
-        &self.batches
-    }
-
-    /// The rows in order, as (batch, row).
-    pub fn order(&self) -> &[(u32, u32)] {
-        &self.order
-    }
-
-    /// Keeps the rows whose flag in `stays` (one per row, in order) is set; returns
-    /// how many went.
-    pub fn retain(&mut self, stays: &[bool]) -> u64 {
-        let before = self.order.len();
-        let mut flags = stays.iter();
-        self.order.retain(|_| flags.next().copied().unwrap_or(true));
-        (before - self.order.len()) as u64
-    }
-
     /// The rows in order, `rows_per_chunk` at a time.
+    ///
+    /// Sorted rows lie all over the batches, and copying them out in order would
+    /// read memory at random. So each chunk's rows are first copied in the order
+    /// they lie (reads that only move forward), then put in order within the chunk,
+    /// which is small enough to stay in cache.
     pub fn chunks(
         self,
         rows_per_chunk: usize,
     ) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> {
         let SortedBatches { batches, order, .. } = self;
+        let per_chunk = rows_per_chunk.max(1);
+        let by_chunk = rows_by_chunk(&batches, &order, per_chunk);
         let mut next = 0;
         std::iter::from_fn(move || {
             if next >= order.len() {
                 return None;
             }
-            let end = (next + rows_per_chunk.max(1)).min(order.len());
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
-            let indices: Vec<(usize, usize)> = order[next..end]
-                .iter()
-                .map(|&(b, r)| (b as usize, r as usize))
-                .collect();
+            let end = (next + per_chunk).min(order.len());
+            let lying = &by_chunk[next..end];
             next = end;
-            Some(interleave_record_batch(&refs, &indices))
+            let refs: Vec<&RecordBatch> = batches.iter().collect();
+            let indices: Vec<(usize, usize)> = lying
+                .iter()
+                .map(|&(b, r, _)| (b as usize, r as usize))
+                .collect();
+            let mut place = vec![0u32; lying.len()];
+            for (k, &(_, _, at)) in lying.iter().enumerate() {
+                place[at as usize] = k as u32;
+            }
+            let gathered = interleave_record_batch(&refs, &indices);
+            Some(gathered.and_then(|g| take_record_batch(&g, &UInt32Array::from(place))))
         })
     }
+}
+
+/// For each chunk of `per_chunk` rows of `order`, in turn, its rows in the order they
+/// lie in `batches`: (batch, row, place within the chunk). A counting sort: the rows
+/// are visited once, in the order they lie.
+fn rows_by_chunk(
+    batches: &[RecordBatch],
+    order: &[(u32, u32)],
+    per_chunk: usize,
+) -> Vec<(u32, u32, u32)> {
+    let mut first_row = Vec::with_capacity(batches.len() + 1);
+    first_row.push(0usize);
+    for b in batches {
+        first_row.push(first_row[first_row.len() - 1] + b.num_rows());
+    }
+    const DROPPED: u32 = u32::MAX;
+    let mut place = vec![DROPPED; first_row[batches.len()]];
+    for (at, &(b, r)) in order.iter().enumerate() {
+        place[first_row[b as usize] + r as usize] = at as u32;
+    }
+    let mut next_of_chunk: Vec<usize> = (0..order.len().div_ceil(per_chunk))
+        .map(|c| c * per_chunk)
+        .collect();
+    let mut out = vec![(0u32, 0u32, 0u32); order.len()];
+    for (b, batch) in batches.iter().enumerate() {
+        for r in 0..batch.num_rows() {
+            let at = place[first_row[b] + r];
+            if at == DROPPED {
+                continue;
+            }
+            let chunk = at as usize / per_chunk;
+            out[next_of_chunk[chunk]] = (b as u32, r as u32, (at as usize % per_chunk) as u32);
+            next_of_chunk[chunk] += 1;
+        }
+    }
+    out
 }
 
 /// The dedup key of every row as bytes: equal keys, equal bytes, in any batch of
@@ -510,5 +553,30 @@ mod tests {
         );
         let m = dedup_and_sort(&b, None, &["user".to_string(), "at".to_string()]).unwrap();
         assert_eq!(seqs(&m), vec![2, 3, 1, 0]);
+    }
+
+    #[test]
+    fn chunks_give_the_sorted_rows_in_order_across_batches_whatever_the_chunk_size() {
+        // three batches; copies of ids across them, so some rows are dropped
+        let ids = ["a", "b", "c", "a", "d", "e", "b", "f", "g", "h", "c", "i"];
+        let users = [5, 3, 9, 1, 3, 7, 2, 8, 0, 6, 4, 3];
+        let plain = batch(&ids, &[Some(1); 12], &users);
+        let whole = add_delivery(&plain, &with_delivery_field(&plain.schema()), 0).unwrap();
+        let parts: Vec<RecordBatch> = [(0, 5), (5, 3), (8, 4)]
+            .iter()
+            .map(|&(at, n)| whole.slice(at, n))
+            .collect();
+        let sort_by = ["user".to_string()];
+        let rule = rule(Keep::Latest, None);
+        let expected = dedup_and_sort(&whole, Some(&rule), &sort_by).unwrap();
+        assert_eq!(expected.batch.num_rows(), 9);
+        for per_chunk in [1, 2, 4, 9, 100] {
+            let sorted = sort_batches(parts.clone(), Some(&rule), &sort_by).unwrap();
+            let chunks: Vec<RecordBatch> =
+                sorted.chunks(per_chunk).collect::<Result<_, _>>().unwrap();
+            assert!(chunks.iter().all(|c| c.num_rows() <= per_chunk));
+            let got = arrow::compute::concat_batches(&whole.schema(), &chunks).unwrap();
+            assert_eq!(got, expected.batch, "{per_chunk} rows a chunk");
+        }
     }
 }
