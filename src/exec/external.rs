@@ -16,7 +16,7 @@ use super::merge::{
     DELIVERY, SortedBatches, ascending_converter, key_rows, merge_columns, sort_batches,
     sort_rows_of,
 };
-use super::spill::{SPILL_WRITE_BUFFER, SpillDir, SpillFile, SpillWriter};
+use super::spill::{SPILL_WRITE_BUFFER, SpillDir, SpillFile, SpillWriter, batch_bytes};
 use crate::error::{Error, Result};
 use crate::model::definition::DedupRule;
 use arrow::array::{AsArray, RecordBatch, UInt32Array};
@@ -129,7 +129,9 @@ impl<'a> RunBuilder<'a> {
         if let Dedup::ByKeyHash(_) = self.dedup {
             return self.split_by_key(&batch);
         }
-        self.held_bytes += batch.get_array_memory_size();
+        // slices, not whole buffers: a batch read back from a spill file is a slice
+        // of one buffer, which `get_array_memory_size` would count once per column
+        self.held_bytes += batch_bytes(&batch);
         self.held.push(batch);
         if self.held_bytes >= self.piece_bytes {
             let held = std::mem::take(&mut self.held);
@@ -441,6 +443,13 @@ mod tests {
                 "user",
                 Arc::new(Int64Array::from_iter_values((0..n).map(|i| (i * 31) % 17))) as ArrayRef,
             ),
+            (
+                // rows wide enough that their keys take a fraction of their bytes
+                "pad",
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|i| format!("{i:0>200}")),
+                )) as ArrayRef,
+            ),
         ])
         .unwrap();
         let schema = with_delivery_field(&plain.schema());
@@ -460,7 +469,7 @@ mod tests {
         fraction: usize,
     ) -> ((RecordBatch, u64), bool) {
         let (schema, batches) = input();
-        let total: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+        let total: usize = batches.iter().map(batch_bytes).sum();
         let parent = tempfile::tempdir().unwrap();
         let spill = SpillDir::new(parent.path());
         let mut builder = RunBuilder::new(
@@ -486,6 +495,50 @@ mod tests {
         )
     }
 
+    /// Rows read back from a spill file share one buffer per batch; a piece is cut
+    /// by the bytes they hold, not by that buffer counted once per column.
+    #[test]
+    fn pieces_are_cut_by_the_bytes_rows_hold_even_when_they_share_a_buffer() {
+        let (schema, batches) = input();
+        let parent = tempfile::tempdir().unwrap();
+        let spill = SpillDir::new(parent.path());
+        let mut file = spill.create(&schema).unwrap();
+        for batch in &batches {
+            file.write(batch, &spill).unwrap();
+        }
+        let read_back: Vec<RecordBatch> = file
+            .finish()
+            .unwrap()
+            .read()
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        let total: usize = read_back.iter().map(batch_bytes).sum();
+        let shared: usize = read_back.iter().map(|b| b.get_array_memory_size()).sum();
+        assert!(
+            shared > 2 * total,
+            "the batches share buffers: {shared} vs {total}"
+        );
+        let runs_of = |batches: Vec<RecordBatch>| {
+            let mut builder = RunBuilder::new(
+                schema.clone(),
+                None,
+                &[],
+                total / 4,
+                (2_000, total as u64),
+                &spill,
+            );
+            for batch in batches {
+                builder.push(batch).unwrap();
+            }
+            builder.finish().unwrap().runs.len()
+        };
+        let runs = runs_of(read_back);
+        // a budget a quarter of the rows: pieces of three quarters of it
+        assert!((5..=7).contains(&runs), "{runs} runs");
+        assert_eq!(runs, runs_of(batches));
+    }
+
     fn in_memory(rule: Option<&DedupRule>, sort_by: &[String]) -> (RecordBatch, u64) {
         let (schema, batches) = input();
         let all = concat_batches(&schema, &batches).unwrap();
@@ -506,8 +559,8 @@ mod tests {
                 for sort_by in [&sort[..], &[]] {
                     let expected = in_memory(Some(&rule), sort_by);
                     assert_eq!(expected.0.num_rows(), 810);
-                    // a budget an eighth of the rows: keys fit, rows need many runs
-                    let (got, remembered) = external(Some(&rule), sort_by, 8);
+                    // a budget a third of the rows: keys fit, rows need many runs
+                    let (got, remembered) = external(Some(&rule), sort_by, 3);
                     assert!(remembered, "{rule:?}");
                     assert_eq!(got, expected, "{rule:?} {sort_by:?}");
                     // too small even for the keys: split by key hash
@@ -519,7 +572,7 @@ mod tests {
         }
         let expected = in_memory(None, &sort);
         assert_eq!(expected.0.num_rows(), 2_000);
-        assert_eq!(external(None, &sort, 8).0, expected);
+        assert_eq!(external(None, &sort, 3).0, expected);
         assert!(expected.0.schema().index_of(DELIVERY).is_ok());
     }
 }
