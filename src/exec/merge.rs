@@ -226,17 +226,46 @@ pub fn sort_rows_of(
             .iter()
             .map(|b| converter.convert_columns(&merge_columns(b, sort_by)?))
             .collect::<Result<Vec<Rows>, _>>()?;
-        order.sort_unstable_by(|&(ab, ar), &(bb, br)| {
-            rows[ab as usize]
-                .row(ar as usize)
-                .cmp(&rows[bb as usize].row(br as usize))
-        });
+        order = sorted_by_rows(order, &rows);
     }
     Ok(SortedBatches {
         batches,
         order,
         duplicates_removed: 0,
     })
+}
+
+/// `order` sorted by the rows it names. Each pair first gets the first 16 bytes of
+/// its row as two integers, and pairs compare those: most comparisons then read
+/// one array front to back instead of two rows anywhere in memory (the rows are
+/// read only where the first 16 bytes tie, as with equal leading sort keys).
+fn sorted_by_rows(order: Vec<(u32, u32)>, rows: &[Rows]) -> Vec<(u32, u32)> {
+    let row = |b: u32, r: u32| rows[b as usize].row(r as usize);
+    let mut keyed: Vec<(u64, u64, u32, u32)> = order
+        .into_iter()
+        .map(|(b, r)| {
+            let (high, low) = leading_bytes(row(b, r).data());
+            (high, low, b, r)
+        })
+        .collect();
+    keyed.sort_unstable_by(|x, y| {
+        (x.0, x.1)
+            .cmp(&(y.0, y.1))
+            .then_with(|| row(x.2, x.3).cmp(&row(y.2, y.3)))
+    });
+    keyed.into_iter().map(|(_, _, b, r)| (b, r)).collect()
+}
+
+/// The first 16 bytes of a row (zero-padded) as big-endian integers: they order
+/// as the bytes do, and a shorter row padded ties (never passes) a longer one it
+/// begins, so ties fall back to comparing rows whole.
+fn leading_bytes(data: &[u8]) -> (u64, u64) {
+    let mut first = [0u8; 16];
+    let n = data.len().min(16);
+    first[..n].copy_from_slice(&data[..n]);
+    let (high, low) = first.split_at(8);
+    let word = |b: &[u8]| u64::from_be_bytes(b.try_into().unwrap_or_default());
+    (word(high), word(low))
 }
 
 impl SortedBatches {
@@ -578,5 +607,83 @@ mod tests {
             let got = arrow::compute::concat_batches(&whole.schema(), &chunks).unwrap();
             assert_eq!(got, expected.batch, "{per_chunk} rows a chunk");
         }
+    }
+
+    #[test]
+    fn rows_that_share_their_first_sixteen_bytes_sort_as_their_values_do() {
+        // long common prefixes tie the leading bytes the sort compares first; short
+        // and empty names and nulls end inside them; equal names fall to `n`, then
+        // to the delivery
+        let prefix = "tenant-0000000000000000/";
+        let names = [
+            None,
+            Some(String::new()),
+            Some("t".to_string()),
+            Some(prefix.to_string()),
+            Some(format!("{prefix}a")),
+            Some(format!("{prefix}ab")),
+            Some(format!("{prefix}b")),
+            Some(format!("{prefix}\u{0}")),
+            Some(prefix[..15].to_string()),
+            Some(prefix[..16].to_string()),
+        ];
+        let mut seed = 7u64;
+        let mut next = move |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut delivery = 0u64;
+        let mut expected = Vec::new();
+        let batches: Vec<RecordBatch> = [40usize, 1, 70]
+            .into_iter()
+            .map(|len| {
+                let rows: Vec<(Option<String>, i64, u64)> = (0..len)
+                    .map(|_| {
+                        delivery += 1;
+                        let name = names[next(names.len() as u64) as usize].clone();
+                        (name, next(3) as i64 - 1, 1_000 - delivery)
+                    })
+                    .collect();
+                expected.extend(rows.iter().cloned());
+                RecordBatch::try_from_iter(vec![
+                    (
+                        "name",
+                        Arc::new(StringArray::from_iter(rows.iter().map(|r| r.0.clone())))
+                            as ArrayRef,
+                    ),
+                    (
+                        "n",
+                        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
+                    ),
+                    (
+                        DELIVERY,
+                        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.2))),
+                    ),
+                ])
+                .unwrap()
+            })
+            .collect();
+        expected
+            .sort_by(|a, b| (a.0.is_none(), &a.0, a.1, a.2).cmp(&(b.0.is_none(), &b.0, b.1, b.2)));
+        let order: Vec<(u32, u32)> = batches
+            .iter()
+            .enumerate()
+            .flat_map(|(b, batch)| (0..batch.num_rows() as u32).map(move |r| (b as u32, r)))
+            .collect();
+        let sorted = sort_rows_of(batches, order, &["name".to_string(), "n".to_string()]).unwrap();
+        let mut got = Vec::new();
+        for chunk in sorted.chunks(16) {
+            let chunk = chunk.unwrap();
+            let name = chunk.column(0).as_string::<i32>();
+            let n = chunk.column(1).as_primitive::<Int64Type>();
+            let d = chunk.column(2).as_primitive::<UInt64Type>();
+            got.extend((0..chunk.num_rows()).map(|i| {
+                let name = name.is_valid(i).then(|| name.value(i).to_string());
+                (name, n.value(i), d.value(i))
+            }));
+        }
+        assert_eq!(got, expected);
     }
 }
