@@ -73,6 +73,24 @@ pub struct KeptKeys {
     pub lost: Deliveries,
 }
 
+/// A row of a piece to look up, with its key's hash.
+#[derive(Clone, Copy, Default)]
+struct Visit {
+    hash: u64,
+    batch: u32,
+    row: u32,
+}
+
+/// Slots of a hashbrown table that holds `capacity` keys (a power of two, 7/8 of
+/// them usable once there are more than eight).
+fn slots(capacity: usize) -> usize {
+    if capacity < 8 {
+        (capacity + 1).next_power_of_two()
+    } else {
+        (capacity * 8 / 7).next_power_of_two()
+    }
+}
+
 struct Slot {
     at: usize,
     key_len: u32,
@@ -131,36 +149,91 @@ impl KeptKeys {
     }
 
     /// Takes the rows of one piece and returns, as (batch, row) in the order they
-    /// come, those that stay (no row of their key seen before beats them); names in
+    /// lie, those that stay (no row of their key seen before beats them); names in
     /// `lost` the rows seen before that a row of the piece beats.
     ///
-    /// Rows are taken in the order they lie, so that keys, `order_by` values and
-    /// deliveries are read front to back: the only scattered access is the table's
-    /// (the decisions do not depend on the order).
+    /// The keys are looked up in the order of the slots their hashes point to, not in
+    /// the order they come: a piece's keys land all over tables many times the size
+    /// of the cache, and visited in slot order they are read front to back instead of
+    /// at random (the decisions do not depend on the order).
     pub fn admit(&mut self, batches: &[RecordBatch]) -> Result<Vec<(u32, u32)>, ArrowError> {
-        let mut stays = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
+        let mut inputs = Vec::with_capacity(batches.len());
+        let mut visits = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
         for (b, batch) in batches.iter().enumerate() {
             let keys = self.key_bytes(batch)?;
-            let orders = order_rows(batch, &self.rule, self.order.as_ref())?;
-            let deliveries = deliveries(batch);
-            for (r, &delivery) in deliveries.iter().enumerate() {
-                let (marker, key) = keys.get(r);
-                let order: &[u8] = match &orders {
-                    Some(o) => o.row(r).data(),
-                    None => &[],
-                };
-                if self.take(marker, key, order, delivery) {
-                    stays.push((b as u32, r as u32));
-                }
+            for r in 0..batch.num_rows() {
+                visits.push(Visit {
+                    hash: self.hasher.hash_one(keys.get(r)),
+                    batch: b as u32,
+                    row: r as u32,
+                });
             }
+            let orders = order_rows(batch, &self.rule, self.order.as_ref())?;
+            inputs.push((keys, orders, deliveries(batch)));
         }
-        Ok(stays)
+        let mut stays: Vec<Vec<bool>> = batches.iter().map(|b| vec![false; b.num_rows()]).collect();
+        for visit in self.in_slot_order(visits) {
+            let (b, r) = (visit.batch as usize, visit.row as usize);
+            let (keys, orders, deliveries) = &inputs[b];
+            let (marker, key) = keys.get(r);
+            let order: &[u8] = match orders {
+                Some(o) => o.row(r).data(),
+                None => &[],
+            };
+            stays[b][r] = self.take(visit.hash, marker, key, order, deliveries[r]);
+        }
+        Ok(stays
+            .iter()
+            .enumerate()
+            .flat_map(|(b, rows)| {
+                rows.iter()
+                    .enumerate()
+                    .filter(|(_, stays)| **stays)
+                    .map(move |(r, _)| (b as u32, r as u32))
+            })
+            .collect())
+    }
+
+    /// `visits` ordered by table, then by about the slot their hash points to (a
+    /// counting sort on groups of a few slots: two passes, no comparisons).
+    fn in_slot_order(&self, visits: Vec<Visit>) -> Vec<Visit> {
+        // a few keys a group; within a group they are near enough to share lines
+        let groups = (visits.len() / TABLES / 4)
+            .clamp(1, 1 << 12)
+            .next_power_of_two();
+        let shifts: Vec<u32> = self
+            .tables
+            .iter()
+            .map(|t| {
+                slots(t.capacity())
+                    .trailing_zeros()
+                    .saturating_sub(groups.trailing_zeros())
+            })
+            .collect();
+        let group_of = |hash: u64| {
+            let table = table_of(hash);
+            let slot = hash as usize & (slots(self.tables[table].capacity()) - 1);
+            table * groups + ((slot >> shifts[table]) & (groups - 1))
+        };
+        let mut starts = vec![0usize; TABLES * groups + 1];
+        for v in &visits {
+            starts[group_of(v.hash) + 1] += 1;
+        }
+        for g in 1..starts.len() {
+            starts[g] += starts[g - 1];
+        }
+        let mut ordered = vec![Visit::default(); visits.len()];
+        for v in visits {
+            let g = group_of(v.hash);
+            ordered[starts[g]] = v;
+            starts[g] += 1;
+        }
+        ordered
     }
 
     /// One row: whether it stays. A new key is remembered; a kept one that the row
     /// beats is replaced, and its row named in `lost`.
-    fn take(&mut self, marker: u8, key: &[u8], order: &[u8], delivery: u64) -> bool {
-        let hash = self.hasher.hash_one((marker, key));
+    fn take(&mut self, hash: u64, marker: u8, key: &[u8], order: &[u8], delivery: u64) -> bool {
         let (arena, hasher) = (&self.arena, &self.hasher);
         let entry = self.tables[table_of(hash)].entry(
             hash,
