@@ -199,14 +199,10 @@ impl Routed {
     /// Every routed row, one batch at a time (order does not matter: each row carries
     /// its delivery number).
     pub fn stream(self) -> Result<impl Iterator<Item = Result<RecordBatch>> + Send> {
-        let spilled = match &self.spilled {
+        let spilled = match self.spilled {
             Some(file) => Some(file.read()?),
             None => None,
         };
-        // the open reader keeps the data readable after its file is unlinked
-        if let Some(file) = self.spilled {
-            file.remove();
-        }
         Ok(spilled
             .into_iter()
             .flatten()

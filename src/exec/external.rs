@@ -232,7 +232,6 @@ impl<'a> RunBuilder<'a> {
             for (i, writer) in pieces.into_iter().enumerate() {
                 let piece = writer.finish()?;
                 let batches = piece.read()?.collect::<Result<Vec<RecordBatch>>>()?;
-                piece.remove();
                 self.sort_piece(batches, i + 1 == count)?;
             }
         } else {
@@ -256,13 +255,7 @@ impl SortedRuns {
         let mut converter: Option<RowConverter> = None;
         for run in self.runs {
             let mut batches: Box<dyn Iterator<Item = Result<RecordBatch>> + Send> = match run {
-                Run::Spilled(file) => {
-                    let batches = file.read()?;
-                    // the open reader keeps the rows readable; unlinked now, pages
-                    // not yet written back never reach the disk
-                    file.remove();
-                    Box::new(batches)
-                }
+                Run::Spilled(file) => Box::new(file.read()?),
                 Run::Held(sorted) => Box::new(sorted.chunks(RUN_BATCH_ROWS).map(|c| Ok(c?))),
             };
             if let Some(first) = batches.next() {

@@ -3,17 +3,23 @@
 //! Spill files are Arrow IPC streams in one private folder per run, created only when
 //! the first batch must leave memory. The folder is removed when the run's
 //! [`SpillDir`] is dropped: on success, on error and on panic alike.
+//!
+//! A file that has been read back is not deleted but written over by the next spill:
+//! its pages stay in the page cache, where a rewrite costs a copy. Deleting it frees
+//! them, and on a VM that hands free memory back to its host (free page reporting),
+//! pages allocated anew cost a host fault each: writing 1 GiB into new page-cache
+//! pages took 2.3 s of system time there, into pages just freed 0.2 s.
 
 use crate::error::{Error, Result};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
-use std::fs::File;
-use std::io::{BufReader, BufWriter};
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, BufWriter, Read, Seek, Take};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Bytes of the rows a batch holds, counting only the part of shared buffers a
 /// slice uses (`get_array_memory_size` counts whole buffers, so slices of one big
@@ -35,7 +41,11 @@ pub struct SpillDir {
     dir: Mutex<Option<tempfile::TempDir>>,
     next: AtomicU64,
     bytes: AtomicU64,
+    /// Files read back and free to be written over, the latest last.
+    reusable: Reusable,
 }
+
+type Reusable = Arc<Mutex<Vec<PathBuf>>>;
 
 impl SpillDir {
     pub fn new(parent: impl Into<PathBuf>) -> Self {
@@ -44,6 +54,7 @@ impl SpillDir {
             dir: Mutex::new(None),
             next: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            reusable: Reusable::default(),
         }
     }
 
@@ -58,8 +69,31 @@ impl SpillDir {
         dir.as_ref().map(|d| d.path().to_path_buf())
     }
 
-    /// A new spill file for batches of `schema`.
+    /// A spill file for batches of `schema`: the one read back last, or a new one.
     pub fn create(&self, schema: &SchemaRef) -> Result<SpillWriter> {
+        let reused = self.reusable.lock().ok().and_then(|mut free| free.pop());
+        let (path, file) = match reused {
+            // written from its start; what lies past the new end is never read
+            Some(path) => match OpenOptions::new().write(true).open(&path) {
+                Ok(file) => (path, file),
+                Err(_) => self.new_file()?,
+            },
+            None => self.new_file()?,
+        };
+        let path = Pooled {
+            path,
+            reusable: self.reusable.clone(),
+        };
+        let writer =
+            StreamWriter::try_new(BufWriter::with_capacity(SPILL_WRITE_BUFFER, file), schema)?;
+        Ok(SpillWriter {
+            writer,
+            path,
+            rows: 0,
+        })
+    }
+
+    fn new_file(&self) -> Result<(PathBuf, File)> {
         let folder = {
             let mut dir = self
                 .dir
@@ -80,13 +114,12 @@ impl SpillDir {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let path = folder.join(format!("{n:06}.arrows"));
         let file = File::create(&path).map_err(|e| spill_error(&path, e))?;
-        let writer =
-            StreamWriter::try_new(BufWriter::with_capacity(SPILL_WRITE_BUFFER, file), schema)?;
-        Ok(SpillWriter {
-            writer,
-            path,
-            rows: 0,
-        })
+        Ok((path, file))
+    }
+
+    /// Spill files made so far (reused ones counted once).
+    pub fn files_made(&self) -> u64 {
+        self.next.load(Ordering::Relaxed)
     }
 
     fn count(&self, bytes: u64) {
@@ -101,10 +134,25 @@ fn spill_error(path: &Path, e: std::io::Error) -> Error {
     ))
 }
 
+/// A spill file's path, offered for reuse once nothing reads or writes it any more
+/// (also after a failure: a new writer starts from the file's start).
+struct Pooled {
+    path: PathBuf,
+    reusable: Reusable,
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Ok(mut free) = self.reusable.lock() {
+            free.push(std::mem::take(&mut self.path));
+        }
+    }
+}
+
 /// Batches being appended to one spill file.
 pub struct SpillWriter {
     writer: StreamWriter<BufWriter<File>>,
-    path: PathBuf,
+    path: Pooled,
     rows: u64,
 }
 
@@ -116,36 +164,57 @@ impl SpillWriter {
         Ok(())
     }
 
-    /// Closes the file; its batches can then be read back in the order written.
+    /// Closes the stream; its batches can then be read back in the order written.
     pub fn finish(mut self) -> Result<SpillFile> {
         self.writer.finish()?;
-        let path = self.path.clone();
-        self.writer
+        let path = &self.path.path;
+        let mut file = self
+            .writer
             .into_inner()
-            .map_err(|e| spill_error(&path, std::io::Error::other(e.to_string())))?;
+            .map_err(|e| spill_error(path, std::io::Error::other(e.to_string())))?;
+        let bytes = file.stream_position().map_err(|e| spill_error(path, e))?;
         Ok(SpillFile {
             path: self.path,
             rows: self.rows,
+            bytes,
         })
     }
 }
 
-/// A finished spill file. Removing it early frees disk; the folder goes at the end anyway.
+/// A finished spill file, read back once.
 pub struct SpillFile {
-    path: PathBuf,
+    path: Pooled,
     pub rows: u64,
+    /// Where its stream ends: a reused file may hold an older, longer one.
+    bytes: u64,
 }
 
 impl SpillFile {
-    /// Its batches, one at a time, in the order they were written.
-    pub fn read(&self) -> Result<impl Iterator<Item = Result<RecordBatch>> + use<>> {
-        let file = File::open(&self.path).map_err(|e| spill_error(&self.path, e))?;
-        let reader = StreamReader::try_new(BufReader::with_capacity(256 * 1024, file), None)?;
-        Ok(reader.map(|b| b.map_err(Error::from)))
+    /// Its batches, one at a time, in the order they were written. The file is free
+    /// for the next spill once the reader is dropped (batches are read into memory).
+    pub fn read(self) -> Result<SpillReader> {
+        let path = &self.path.path;
+        let file = File::open(path).map_err(|e| spill_error(path, e))?;
+        let stream = BufReader::with_capacity(256 * 1024, file.take(self.bytes));
+        Ok(SpillReader {
+            reader: StreamReader::try_new(stream, None)?,
+            _path: self.path,
+        })
     }
+}
 
-    pub fn remove(self) {
-        let _ = std::fs::remove_file(&self.path);
+/// Batches read back from a spill file.
+pub struct SpillReader {
+    reader: StreamReader<BufReader<Take<File>>>,
+    /// Dropped after the reader: the file is reused only once it is closed.
+    _path: Pooled,
+}
+
+impl Iterator for SpillReader {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.reader.next().map(|b| b.map_err(Error::from))
     }
 }
 
@@ -185,5 +254,63 @@ mod tests {
         assert!(spill.bytes_spilled() > 0);
         drop(spill);
         assert!(!folder.exists(), "the spill folder is removed with the run");
+    }
+
+    fn spill_and_read(spill: &SpillDir, batches: &[RecordBatch]) -> Vec<RecordBatch> {
+        let mut writer = spill.create(&batches[0].schema()).unwrap();
+        for b in batches {
+            writer.write(b, spill).unwrap();
+        }
+        let file = writer.finish().unwrap();
+        file.read().unwrap().collect::<Result<_>>().unwrap()
+    }
+
+    #[test]
+    fn a_file_read_back_is_written_over_and_yields_only_its_new_batches() {
+        let parent = tempfile::tempdir().unwrap();
+        let spill = SpillDir::new(parent.path());
+        let long: Vec<RecordBatch> = (0..50).map(|n| batch(n * 10)).collect();
+        assert_eq!(spill_and_read(&spill, &long), long);
+        let folder = spill.path().unwrap();
+        let long_size = std::fs::metadata(folder.join("000000.arrows"))
+            .unwrap()
+            .len();
+        // shorter than what the file already holds: the older tail must not come back
+        assert_eq!(spill_and_read(&spill, &[batch(7)]), vec![batch(7)]);
+        assert_eq!(
+            spill_and_read(&spill, &[batch(8), batch(9)]),
+            vec![batch(8), batch(9)]
+        );
+        assert_eq!(spill.files_made(), 1, "one file served all three spills");
+        let names: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
+        assert_eq!(names.len(), 1);
+        assert_eq!(
+            std::fs::metadata(folder.join("000000.arrows"))
+                .unwrap()
+                .len(),
+            long_size,
+            "written over in place, not truncated"
+        );
+    }
+
+    #[test]
+    fn a_file_still_being_read_is_not_handed_to_the_next_spill() {
+        let parent = tempfile::tempdir().unwrap();
+        let spill = SpillDir::new(parent.path());
+        let schema = batch(0).schema();
+        let mut first = spill.create(&schema).unwrap();
+        first.write(&batch(1), &spill).unwrap();
+        first.write(&batch(3), &spill).unwrap();
+        let mut reading = first.finish().unwrap().read().unwrap();
+        assert_eq!(reading.next().unwrap().unwrap(), batch(1));
+        // a spill while the first file is half read gets a file of its own
+        assert_eq!(spill_and_read(&spill, &[batch(20)]), vec![batch(20)]);
+        assert_eq!(reading.next().unwrap().unwrap(), batch(3));
+        assert!(reading.next().is_none());
+        assert_eq!(spill.files_made(), 2);
+        drop(reading);
+        // both are free now: the one closed last is reused first
+        assert_eq!(spill_and_read(&spill, &[batch(30)]), vec![batch(30)]);
+        assert_eq!(spill.files_made(), 2);
     }
 }
