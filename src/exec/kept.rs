@@ -201,19 +201,22 @@ impl KeptKeys {
         let groups = (visits.len() / TABLES / 4)
             .clamp(1, 1 << 12)
             .next_power_of_two();
-        let shifts: Vec<u32> = self
+        // per table: the mask that gives a hash's slot, and the shift to its group
+        let layout: Vec<(usize, u32)> = self
             .tables
             .iter()
             .map(|t| {
-                slots(t.capacity())
+                let slots = slots(t.capacity());
+                let shift = slots
                     .trailing_zeros()
-                    .saturating_sub(groups.trailing_zeros())
+                    .saturating_sub(groups.trailing_zeros());
+                (slots - 1, shift)
             })
             .collect();
         let group_of = |hash: u64| {
             let table = table_of(hash);
-            let slot = hash as usize & (slots(self.tables[table].capacity()) - 1);
-            table * groups + ((slot >> shifts[table]) & (groups - 1))
+            let (mask, shift) = layout[table];
+            table * groups + (((hash as usize & mask) >> shift) & (groups - 1))
         };
         let mut starts = vec![0usize; TABLES * groups + 1];
         for v in &visits {

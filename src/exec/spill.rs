@@ -118,6 +118,7 @@ impl SpillDir {
     }
 
     /// Spill files made so far (reused ones counted once).
+    #[cfg(test)]
     pub fn files_made(&self) -> u64 {
         self.next.load(Ordering::Relaxed)
     }
