@@ -13,11 +13,11 @@
 
 use super::kept::{Deliveries, KeptKeys};
 use super::merge::{
-    DELIVERY, SortedBatches, ascending_converter, key_rows, merge_columns, sort_batches,
-    sort_rows_of,
+    DELIVERY, SortedBatches, ascending_converter, key_rows, leading_bytes, merge_columns,
+    sort_batches, sort_rows_of,
 };
 use super::spill::{SPILL_WRITE_BUFFER, SpillDir, SpillFile, SpillWriter, batch_bytes};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::definition::DedupRule;
 use arrow::array::{AsArray, RecordBatch, UInt32Array};
 use arrow::compute::{interleave_record_batch, take_record_batch};
@@ -47,6 +47,7 @@ enum Run {
 
 /// Sorted runs, ready to be merged.
 pub struct SortedRuns {
+    schema: SchemaRef,
     runs: Vec<Run>,
     pub rows: u64,
     pub duplicates_removed: u64,
@@ -97,7 +98,7 @@ impl<'a> RunBuilder<'a> {
         spill: &'a SpillDir,
     ) -> Self {
         RunBuilder {
-            schema,
+            schema: schema.clone(),
             rule: rule.cloned(),
             sort_by: sort_by.to_vec(),
             spill,
@@ -109,6 +110,7 @@ impl<'a> RunBuilder<'a> {
             held: Vec::new(),
             held_bytes: 0,
             runs: SortedRuns {
+                schema: schema.clone(),
                 runs: Vec::new(),
                 rows: 0,
                 duplicates_removed: 0,
@@ -254,24 +256,19 @@ impl SortedRuns {
         let mut cursors = Vec::with_capacity(self.runs.len());
         let mut converter: Option<RowConverter> = None;
         for run in self.runs {
-            let mut batches: Box<dyn Iterator<Item = Result<RecordBatch>> + Send> = match run {
+            let batches: Box<dyn Iterator<Item = Result<RecordBatch>> + Send> = match run {
                 Run::Spilled(file) => Box::new(file.read()?),
                 Run::Held(sorted) => Box::new(sorted.chunks(RUN_BATCH_ROWS).map(|c| Ok(c?))),
             };
-            if let Some(first) = batches.next() {
-                let first = first?;
-                let keys = merge_columns(&first, &self.sort_by)?;
-                let conv = match &mut converter {
-                    Some(c) => c,
-                    slot => slot.insert(ascending_converter(&keys)?),
-                };
-                let rows = conv.convert_columns(&keys)?;
-                cursors.push(Cursor {
-                    batches,
-                    batch: first,
-                    rows,
-                    at: 0,
-                });
+            let mut cursor = Cursor {
+                batches,
+                batch: RecordBatch::new_empty(self.schema.clone()),
+                rows: None,
+                leads: Vec::new(),
+                at: 0,
+            };
+            if cursor.advance(&mut converter, &self.sort_by)? {
+                cursors.push(cursor);
             }
         }
         let lost = match cursors.first() {
@@ -281,26 +278,128 @@ impl SortedRuns {
             }
             _ => None,
         };
+        let tree = LoserTree::new(&cursors);
         Ok(MergedRuns {
             converter,
             cursors,
+            tree,
             sort_by: self.sort_by,
             lost,
         })
     }
 }
 
+/// A run being merged: its current batch, that batch's merge keys, and the next row.
 struct Cursor {
     batches: Box<dyn Iterator<Item = Result<RecordBatch>> + Send>,
     batch: RecordBatch,
-    rows: Rows,
+    /// The merge keys of `batch` as rows; `None` once the run is used up.
+    rows: Option<Rows>,
+    /// The first 16 bytes of each row: most comparisons end there.
+    leads: Vec<(u64, u64)>,
     at: usize,
+}
+
+impl Cursor {
+    /// Moves to the run's next batch that has rows; false when there is none.
+    fn advance(
+        &mut self,
+        converter: &mut Option<RowConverter>,
+        sort_by: &[String],
+    ) -> Result<bool> {
+        for next in self.batches.by_ref() {
+            let next = next?;
+            if next.num_rows() == 0 {
+                continue;
+            }
+            let keys = merge_columns(&next, sort_by)?;
+            let converter = match converter {
+                Some(c) => c,
+                slot => slot.insert(ascending_converter(&keys)?),
+            };
+            let rows = converter.convert_columns(&keys)?;
+            self.leads.clear();
+            self.leads
+                .extend(rows.iter().map(|row| leading_bytes(row.data())));
+            self.rows = Some(rows);
+            self.batch = next;
+            self.at = 0;
+            return Ok(true);
+        }
+        self.rows = None;
+        Ok(false)
+    }
+
+    /// Whether this cursor's next row comes before `other`'s. A used-up run comes
+    /// after everything; rows of two runs never tie (their deliveries differ).
+    fn before(&self, other: &Cursor) -> bool {
+        match (&self.rows, &other.rows) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(mine), Some(theirs)) => match self.leads[self.at].cmp(&other.leads[other.at]) {
+                std::cmp::Ordering::Equal => mine.row(self.at) < theirs.row(other.at),
+                unequal => unequal.is_lt(),
+            },
+        }
+    }
+}
+
+/// A tournament over the cursors: each inner node holds the loser of the match
+/// below it, node 0 the overall winner. Taking a row replays only the winner's path,
+/// about log2(runs) comparisons, where scanning every cursor takes one per run.
+struct LoserTree {
+    nodes: Vec<usize>,
+}
+
+impl LoserTree {
+    fn new(cursors: &[Cursor]) -> Self {
+        let k = cursors.len();
+        let mut nodes = vec![0; k.max(1)];
+        // winners of each subtree, leaves at k..2k (a complete binary tree)
+        let mut winners = vec![0; 2 * k];
+        for (i, slot) in winners[k..].iter_mut().enumerate() {
+            *slot = i;
+        }
+        for node in (1..k).rev() {
+            let (a, b) = (winners[2 * node], winners[2 * node + 1]);
+            let (winner, loser) = if cursors[a].before(&cursors[b]) {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            winners[node] = winner;
+            nodes[node] = loser;
+        }
+        if k > 1 {
+            nodes[0] = winners[1];
+        }
+        LoserTree { nodes }
+    }
+
+    fn winner(&self) -> usize {
+        self.nodes[0]
+    }
+
+    /// After the winner's cursor moved: plays its new row up to the root.
+    fn replay(&mut self, cursors: &[Cursor]) {
+        let k = cursors.len();
+        let mut winner = self.nodes[0];
+        let mut node = (winner + k) / 2;
+        while node >= 1 {
+            if cursors[self.nodes[node]].before(&cursors[winner]) {
+                std::mem::swap(&mut self.nodes[node], &mut winner);
+            }
+            node /= 2;
+        }
+        self.nodes[0] = winner;
+    }
 }
 
 /// The merged rows, a batch at a time (an iterator, so a writer can pull from it).
 pub struct MergedRuns {
     converter: Option<RowConverter>,
     cursors: Vec<Cursor>,
+    tree: LoserTree,
     sort_by: Vec<String>,
     /// Rows to leave out (see [`SortedRuns`]), and the delivery column's index.
     lost: Option<(Deliveries, usize)>,
@@ -310,56 +409,37 @@ impl MergedRuns {
     /// Takes rows in merge order until `RUN_BATCH_ROWS` are out or a run's batch is
     /// used up (the output refers into the current batches, so it is cut there).
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
-        if self.cursors.is_empty() {
+        // a run with rows beats every used-up run, so a used-up winner means the end
+        if self.cursors.is_empty() || self.cursors[self.tree.winner()].rows.is_none() {
             return Ok(None);
         }
         let mut picks: Vec<(usize, usize)> = Vec::with_capacity(RUN_BATCH_ROWS);
         let mut exhausted = None;
-        'out: while picks.len() < RUN_BATCH_ROWS {
-            // the cursor with the least row, and the runner-up: the best takes rows
-            // until it passes the runner-up (rows of pieces cut in arrival order come
-            // in long stretches, so this compares about once a row)
-            let mut best = 0;
-            let mut second: Option<usize> = None;
-            for c in 1..self.cursors.len() {
-                let row = |i: usize| self.cursors[i].rows.row(self.cursors[i].at);
-                if row(c) < row(best) {
-                    second = Some(best);
-                    best = c;
-                } else if second.is_none_or(|s| row(c) < row(s)) {
-                    second = Some(c);
-                }
+        while picks.len() < RUN_BATCH_ROWS {
+            let best = self.tree.winner();
+            let cursor = &mut self.cursors[best];
+            if cursor.rows.is_none() {
+                break;
             }
-            let (cursors, lost) = (&self.cursors, &self.lost);
-            let bound = second.map(|s| cursors[s].rows.row(cursors[s].at));
-            let cursor = &cursors[best];
-            let deliveries = lost
-                .as_ref()
-                .map(|(_, column)| cursor.batch.column(*column).as_primitive::<UInt64Type>());
-            let mut at = cursor.at;
-            loop {
-                let gone = match (lost, deliveries) {
-                    (Some((lost, _)), Some(d)) => lost.contains(&d.value(at)),
-                    _ => false,
-                };
-                if !gone {
-                    picks.push((best, at));
-                }
-                at += 1;
-                if at == cursor.batch.num_rows() {
-                    exhausted = Some(best);
-                    break;
-                }
-                if picks.len() == RUN_BATCH_ROWS
-                    || bound.as_ref().is_some_and(|b| cursor.rows.row(at) > *b)
-                {
-                    break;
-                }
+            let gone = match &self.lost {
+                Some((lost, column)) => lost.contains(
+                    &cursor
+                        .batch
+                        .column(*column)
+                        .as_primitive::<UInt64Type>()
+                        .value(cursor.at),
+                ),
+                None => false,
+            };
+            if !gone {
+                picks.push((best, cursor.at));
             }
-            self.cursors[best].at = at;
-            if exhausted.is_some() {
-                break 'out;
+            cursor.at += 1;
+            if cursor.at == cursor.batch.num_rows() {
+                exhausted = Some(best);
+                break;
             }
+            self.tree.replay(&self.cursors);
         }
         let batches: Vec<&RecordBatch> = self.cursors.iter().map(|c| &c.batch).collect();
         let out = if picks.is_empty() {
@@ -368,33 +448,10 @@ impl MergedRuns {
             interleave_record_batch(&batches, &picks)?
         };
         if let Some(c) = exhausted {
-            self.advance(c)?;
+            self.cursors[c].advance(&mut self.converter, &self.sort_by)?;
+            self.tree.replay(&self.cursors);
         }
         Ok(Some(out))
-    }
-
-    fn advance(&mut self, c: usize) -> Result<()> {
-        match self.cursors[c].batches.next() {
-            Some(next) => {
-                let next = next?;
-                let keys = merge_columns(&next, &self.sort_by)?;
-                let converter = self
-                    .converter
-                    .as_mut()
-                    .ok_or_else(|| Error::Other("merge without a converter".into()))?;
-                let cursor = &mut self.cursors[c];
-                cursor.rows = converter.convert_columns(&keys)?;
-                cursor.batch = next;
-                cursor.at = 0;
-                if cursor.batch.num_rows() == 0 {
-                    return self.advance(c);
-                }
-            }
-            None => {
-                self.cursors.swap_remove(c);
-            }
-        }
-        Ok(())
     }
 }
 
@@ -534,6 +591,45 @@ mod tests {
             "{runs} runs, {pieces} pieces"
         );
         assert_eq!(runs, runs_of(batches));
+    }
+
+    /// Any number of runs, each cut at its own batch sizes and some of them empty,
+    /// merge into the order one sort of all their rows gives.
+    #[test]
+    fn runs_of_any_count_merge_into_one_order() {
+        let (schema, batches) = input();
+        let sort_by = vec!["user".to_string(), "at".to_string()];
+        let all = concat_batches(&schema, &batches).unwrap();
+        let expected = dedup_and_sort(&all, None, &sort_by).unwrap().batch;
+        for count in [1usize, 2, 3, 5, 8, 9, 17] {
+            let mut pieces: Vec<Vec<RecordBatch>> = vec![Vec::new(); count + 1];
+            for (i, batch) in batches.iter().enumerate() {
+                // run `count` stays empty; the others get every count-th batch
+                pieces[(i * 7) % count].push(batch.clone());
+            }
+            let runs = pieces
+                .into_iter()
+                .map(|piece| Run::Held(sort_batches(piece, None, &sort_by).unwrap()))
+                .collect();
+            let merged = SortedRuns {
+                schema: schema.clone(),
+                runs,
+                rows: 2_000,
+                duplicates_removed: 0,
+                sort_by: sort_by.clone(),
+                lost: Deliveries::default(),
+            }
+            .merge()
+            .unwrap()
+            .collect::<Result<Vec<_>>>()
+            .unwrap();
+            assert!(merged.iter().all(|b| b.num_rows() <= RUN_BATCH_ROWS));
+            assert_eq!(
+                concat_batches(&schema, &merged).unwrap(),
+                expected,
+                "{count} runs"
+            );
+        }
     }
 
     fn in_memory(rule: Option<&DedupRule>, sort_by: &[String]) -> (RecordBatch, u64) {

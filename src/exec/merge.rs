@@ -259,7 +259,7 @@ fn sorted_by_rows(order: Vec<(u32, u32)>, rows: &[Rows]) -> Vec<(u32, u32)> {
 /// The first 16 bytes of a row (zero-padded) as big-endian integers: they order
 /// as the bytes do, and a shorter row padded ties (never passes) a longer one it
 /// begins, so ties fall back to comparing rows whole.
-fn leading_bytes(data: &[u8]) -> (u64, u64) {
+pub fn leading_bytes(data: &[u8]) -> (u64, u64) {
     let mut first = [0u8; 16];
     let n = data.len().min(16);
     first[..n].copy_from_slice(&data[..n]);
