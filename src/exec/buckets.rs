@@ -199,10 +199,7 @@ impl Routed {
     /// Every routed row, one batch at a time (order does not matter: each row carries
     /// its delivery number).
     pub fn stream(self) -> Result<impl Iterator<Item = Result<RecordBatch>> + Send> {
-        let spilled = match self.spilled {
-            Some(file) => Some(file.read()?),
-            None => None,
-        };
+        let spilled = self.spilled.map(SpillFile::read).transpose()?;
         Ok(spilled
             .into_iter()
             .flatten()

@@ -110,7 +110,7 @@ impl<'a> RunBuilder<'a> {
             held: Vec::new(),
             held_bytes: 0,
             runs: SortedRuns {
-                schema: schema.clone(),
+                schema,
                 runs: Vec::new(),
                 rows: 0,
                 duplicates_removed: 0,
@@ -415,12 +415,11 @@ impl MergedRuns {
         }
         let mut picks: Vec<(usize, usize)> = Vec::with_capacity(RUN_BATCH_ROWS);
         let mut exhausted = None;
+        // the winner always has rows here: it had them at the start, and a run that
+        // still has rows (the one just taken from) beats every used-up run
         while picks.len() < RUN_BATCH_ROWS {
             let best = self.tree.winner();
             let cursor = &mut self.cursors[best];
-            if cursor.rows.is_none() {
-                break;
-            }
             let gone = match &self.lost {
                 Some((lost, column)) => lost.contains(
                     &cursor
