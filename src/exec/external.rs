@@ -5,30 +5,32 @@
 //!    With a dedup rule, every key seen so far is remembered ([`KeptKeys`]): a row
 //!    that a copy seen before beats never reaches its run, and a row beaten by a
 //!    copy seen later (in its own piece or a later one) is dropped at the merge.
-//! 2. When even the keys would not fit, rows are first split by a hash of their dedup
-//!    key into spill files small enough to hold one at a time (all copies of a key
-//!    land in one file), and each file becomes a run.
+//! 2. When even the keys would not fit, only the keys (with `order_by` and delivery)
+//!    are spilled, split by their hash ([`SpilledKeys`]); rows become runs as in 1.
+//!    without dedup, and the rows that lose are found one key file at a time and
+//!    dropped at the merge. Rows are written once either way.
 //! 3. The runs are merged by sort key, then delivery order: the same total order the
 //!    in-memory path gives, so every path writes the same rows in the same order.
 
 use super::kept::{Deliveries, KeptKeys};
 use super::merge::{
-    DELIVERY, SortedBatches, ascending_converter, key_rows, leading_bytes, merge_columns,
-    sort_batches, sort_rows_of,
+    DELIVERY, SortedBatches, ascending_converter, leading_bytes, merge_columns, sort_batches,
+    sort_rows_of,
 };
-use super::spill::{SPILL_WRITE_BUFFER, SpillDir, SpillFile, SpillWriter, batch_bytes};
+use super::spill::{SPILL_WRITE_BUFFER, SpillDir, SpillFile, batch_bytes};
+use super::spilled_keys::SpilledKeys;
 use crate::error::Result;
 use crate::model::definition::DedupRule;
-use arrow::array::{AsArray, RecordBatch, UInt32Array};
-use arrow::compute::{interleave_record_batch, take_record_batch};
+use arrow::array::{AsArray, RecordBatch};
+use arrow::compute::interleave_record_batch;
 use arrow::datatypes::{SchemaRef, UInt64Type};
 use arrow::row::{RowConverter, Rows};
-use std::hash::{BuildHasher, Hasher};
 
 /// Rows per batch in sorted runs and merged output.
 const RUN_BATCH_ROWS: usize = 8 * 1024;
 
-/// Runs cut in arrival order at most; past it rows are split by key hash instead.
+/// Runs when keys are remembered at most; past it keys are spilled instead, which
+/// leaves pieces the whole budget (so there are fewer, larger runs).
 const MAX_RUNS: usize = 256;
 
 /// Bytes of rows per piece: half of what the keys leave of the budget, because a
@@ -37,6 +39,15 @@ const MAX_RUNS: usize = 256;
 /// ~25 MB more peak RSS on the doubled bench lake and saved no time.
 fn piece_bytes(budget: usize, keys: usize) -> usize {
     (budget.saturating_sub(keys) / 2).max(budget / 16).max(1)
+}
+
+/// Key files to split `key_bytes` of key rows into. A file read back takes about
+/// three times its bytes (its rows, their keys in row format, a hash table) beside
+/// the last piece (half the budget); each file being written holds a write buffer,
+/// so there are never more than an eighth of the budget's worth.
+fn key_files(key_bytes: f64, budget: usize) -> usize {
+    let most = (budget / 8 / SPILL_WRITE_BUFFER).max(1);
+    ((key_bytes * 6.0 / budget.max(1) as f64).ceil() as usize).clamp(1, most)
 }
 
 /// A sorted run: spilled, or the last one, still in memory.
@@ -64,8 +75,8 @@ enum Dedup {
     Undecided(DedupRule),
     /// Keys remembered across runs cut in arrival order.
     AcrossRuns(KeptKeys),
-    /// Rows split by key hash, one spill file per hash.
-    ByKeyHash(Vec<Option<SpillWriter>>),
+    /// Keys spilled by hash, losers found at the end.
+    SpilledKeys(SpilledKeys),
 }
 
 /// Steps 1 and 2: takes rows (with the delivery column) as they are read, holding
@@ -127,8 +138,8 @@ impl<'a> RunBuilder<'a> {
         if let Dedup::Undecided(rule) = &self.dedup {
             self.dedup = self.decide(rule.clone(), &batch)?;
         }
-        if let Dedup::ByKeyHash(_) = self.dedup {
-            return self.split_by_key(&batch);
+        if let Dedup::SpilledKeys(keys) = &mut self.dedup {
+            keys.add(&batch, self.spill)?;
         }
         // slices, not whole buffers: a batch read back from a spill file is a slice
         // of one buffer, which `get_array_memory_size` would count once per column
@@ -143,54 +154,25 @@ impl<'a> RunBuilder<'a> {
     }
 
     /// Remembers keys when they leave at least an eighth of the budget to pieces;
-    /// else splits rows by key hash (which writes every row twice).
+    /// else spills them.
     fn decide(&mut self, rule: DedupRule, sample: &RecordBatch) -> Result<Dedup> {
         let mut kept = KeptKeys::new(&self.schema, &rule)?;
         let estimate = kept.estimate(sample, self.total_rows)?;
         let keys = estimate.total() as usize;
-        let piece_bytes = piece_bytes(self.budget, keys);
-        let runs = (self.total_bytes as usize).div_ceil(piece_bytes);
+        let piece = piece_bytes(self.budget, keys);
+        let runs = (self.total_bytes as usize).div_ceil(piece);
         // every run is open at once in the merge, each with a read buffer and a batch
         if keys <= self.budget / 8 * 7 && runs <= MAX_RUNS {
             kept.reserve(self.total_rows as usize, estimate);
-            self.piece_bytes = piece_bytes;
+            self.piece_bytes = piece;
             return Ok(Dedup::AcrossRuns(kept));
         }
-        // each open piece holds a write buffer, so there are never very many
-        let fan_out = (self.total_bytes as usize)
-            .div_ceil(self.piece_bytes)
-            .clamp(2, (self.piece_bytes / SPILL_WRITE_BUFFER).clamp(2, 1024));
-        Ok(Dedup::ByKeyHash((0..fan_out).map(|_| None).collect()))
-    }
-
-    /// Step 2: every row goes to the spill file its key hashes to.
-    fn split_by_key(&mut self, batch: &RecordBatch) -> Result<()> {
-        let (Some(rule), Dedup::ByKeyHash(by_key)) = (&self.rule, &mut self.dedup) else {
-            return Ok(());
-        };
-        let fan_out = by_key.len();
-        // a fixed hasher: every copy of a key goes to one piece
-        let hasher =
-            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
-        let keys = key_rows(batch, &rule.key)?;
-        let mut rows_of: Vec<Vec<u32>> = vec![Vec::new(); fan_out];
-        for (i, row) in keys.iter().enumerate() {
-            let mut h = hasher.build_hasher();
-            h.write(row.as_ref());
-            rows_of[(h.finish() % fan_out as u64) as usize].push(i as u32);
-        }
-        for (piece, rows) in rows_of.into_iter().enumerate() {
-            if rows.is_empty() {
-                continue;
-            }
-            let part = take_record_batch(batch, &UInt32Array::from(rows))?;
-            let writer = match &mut by_key[piece] {
-                Some(w) => w,
-                slot => slot.insert(self.spill.create(&self.schema)?),
-            };
-            writer.write(&part, self.spill)?;
-        }
-        Ok(())
+        let files = key_files(
+            SpilledKeys::bytes_per_row(&rule, sample)? * self.total_rows as f64,
+            self.budget,
+        );
+        self.piece_bytes = piece_bytes(self.budget, files * SPILL_WRITE_BUFFER);
+        Ok(Dedup::SpilledKeys(SpilledKeys::new(&rule, sample, files)?))
     }
 
     /// Sorts one piece in memory and dedups it (alone, or through the kept keys),
@@ -209,7 +191,12 @@ impl<'a> RunBuilder<'a> {
             self.piece_bytes = piece_bytes(self.budget, kept.memory());
             sort_rows_of(batches, stays, &self.sort_by)?
         } else {
-            let sorted = sort_batches(batches, self.rule.as_ref(), &self.sort_by)?;
+            // with spilled keys, copies are found at the end, all at once
+            let rule = match self.dedup {
+                Dedup::SpilledKeys(_) => None,
+                _ => self.rule.as_ref(),
+            };
+            let sorted = sort_batches(batches, rule, &self.sort_by)?;
             self.runs.duplicates_removed += sorted.duplicates_removed;
             sorted
         };
@@ -228,18 +215,13 @@ impl<'a> RunBuilder<'a> {
 
     /// Sorts what is left into runs.
     pub fn finish(mut self) -> Result<SortedRuns> {
-        if let Dedup::ByKeyHash(by_key) = &mut self.dedup {
-            let pieces: Vec<SpillWriter> = std::mem::take(by_key).into_iter().flatten().collect();
-            let count = pieces.len();
-            for (i, writer) in pieces.into_iter().enumerate() {
-                let piece = writer.finish()?;
-                let batches = piece.read()?.collect::<Result<Vec<RecordBatch>>>()?;
-                self.sort_piece(batches, i + 1 == count)?;
-            }
-        } else {
-            let held = std::mem::take(&mut self.held);
-            self.sort_piece(held, true)?;
+        // key files are read back before the last piece is sorted, which for a
+        // moment takes more than its rows
+        if let Dedup::SpilledKeys(keys) = &mut self.dedup {
+            self.runs.lost = keys.losers()?;
         }
+        let held = std::mem::take(&mut self.held);
+        self.sort_piece(held, true)?;
         if let Dedup::AcrossRuns(kept) = &mut self.dedup {
             self.runs.lost = std::mem::take(&mut kept.lost);
         }
@@ -533,9 +515,17 @@ mod tests {
         }
         let remembered = matches!(builder.dedup, Dedup::AcrossRuns(_));
         let runs = builder.finish().unwrap();
+        // rows are written once at most, whatever holds the keys: what is spilled
+        // beyond them is key rows (the key, `at` and the delivery: ~10% of a row)
+        assert!(
+            (spill.bytes_spilled() as usize) < total * 23 / 20,
+            "{} spilled of {total}",
+            spill.bytes_spilled()
+        );
         assert!(runs.runs.len() >= 2, "{} runs", runs.runs.len());
         assert!(matches!(runs.runs.last(), Some(Run::Held(_))));
         let removed = runs.duplicates_removed;
+        assert_eq!(runs.rows + removed, 2_000, "kept and removed rows add up");
         let out: Vec<RecordBatch> = runs.merge().unwrap().collect::<Result<_>>().unwrap();
         (
             (concat_batches(&schema, &out).unwrap(), removed),
@@ -655,10 +645,13 @@ mod tests {
                     let (got, remembered) = external(Some(&rule), sort_by, 3);
                     assert!(remembered, "{rule:?}");
                     assert_eq!(got, expected, "{rule:?} {sort_by:?}");
-                    // too small even for the keys: split by key hash
-                    let (got, remembered) = external(Some(&rule), sort_by, 400);
-                    assert!(!remembered, "{rule:?}");
-                    assert_eq!(got, expected, "{rule:?} {sort_by:?} by hash");
+                    // too small even for the keys: keys spilled; pieces of a few
+                    // batches (copies within the last one too), or of one
+                    for fraction in [6, 400] {
+                        let (got, remembered) = external(Some(&rule), sort_by, fraction);
+                        assert!(!remembered, "{rule:?} 1/{fraction}");
+                        assert_eq!(got, expected, "{rule:?} {sort_by:?} 1/{fraction}");
+                    }
                 }
             }
         }

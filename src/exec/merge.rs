@@ -357,7 +357,7 @@ pub fn key_rows(batch: &RecordBatch, key: &[String]) -> Result<Rows, ArrowError>
 }
 
 /// The (batch, row) pairs the rule keeps.
-fn dedup_pairs(
+pub fn dedup_pairs(
     batches: &[RecordBatch],
     rule: &DedupRule,
     delivery: &[Cow<'_, [u64]>],

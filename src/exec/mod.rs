@@ -10,6 +10,7 @@ pub mod merge;
 pub mod read;
 pub mod route;
 pub mod spill;
+pub mod spilled_keys;
 pub mod splice;
 pub mod tasks;
 pub mod write;
