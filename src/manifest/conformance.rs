@@ -249,7 +249,7 @@ pub mod commits {
                     sort_max: None,
                 })
                 .collect(),
-            consumed: [format!("raw/{run}-{p}.parquet")].into(),
+            consumed: [format!("raw/{run}-{p}.parquet").into()].into(),
             ..Default::default()
         };
         Changes {

@@ -244,7 +244,7 @@ mod tests {
                             sort_min: None,
                             sort_max: None,
                         }],
-                        consumed: [format!("{run}.parquet")].into(),
+                        consumed: [format!("{run}.parquet").into()].into(),
                         ..Default::default()
                     };
                     (p.to_string(), (base.clone(), Some(state)))

@@ -7,6 +7,7 @@
 use crate::model::definition::{DedupDoc, DefinitionDoc, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Bumped on any change that an older laketidy could misread: the newest format this
 /// laketidy reads and writes.
@@ -63,8 +64,9 @@ pub struct QuarantinedFile {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PartitionState {
     pub files: Vec<DataFile>,
-    /// Source files whose rows for this partition are in `files`.
-    pub consumed: BTreeSet<String>,
+    /// Source files whose rows for this partition are in `files`. Shared paths: a
+    /// source file feeds ~30 partitions, and a run holds every partition's list.
+    pub consumed: BTreeSet<Arc<str>>,
     /// The sort keys and dedup rule the files were written with (to spot stale partitions).
     pub sort_by: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,8 +121,9 @@ pub struct SourceRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e_tag: Option<String>,
     pub rows: u64,
-    /// Partition path → rows of this file that belong there.
-    pub feeds: BTreeMap<String, u64>,
+    /// Partition path → rows of this file that belong there (names shared between
+    /// files).
+    pub feeds: BTreeMap<Arc<str>, u64>,
 }
 
 /// Now, as the manifest writes times: RFC 3339 UTC with milliseconds.
@@ -213,13 +216,10 @@ impl Snapshot {
             for partition in record.feeds.keys() {
                 let consumed = self
                     .partitions
-                    .get(partition)
-                    .is_some_and(|p| p.consumed.contains(path));
+                    .get(&**partition)
+                    .is_some_and(|p| p.consumed.contains(path.as_str()));
                 if !consumed {
-                    pending
-                        .entry(partition.as_str())
-                        .or_default()
-                        .push(path.as_str());
+                    pending.entry(&**partition).or_default().push(path.as_str());
                 }
             }
         }

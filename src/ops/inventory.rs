@@ -12,6 +12,7 @@ use crate::plan::{self, ListedFile, Quarantine, ScannedFile};
 use crate::storage::Location;
 use arrow::datatypes::Schema;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 pub struct Inventory {
     /// In delivery order, without the quarantined files.
@@ -78,6 +79,7 @@ pub async fn take(
         None => Schema::empty(),
     };
     let mut scans = HashMap::new();
+    let mut names = HashSet::new();
     // in delivery order, so that the earliest file's column types win
     for (path, outcome) in scanned {
         let merged = outcome.and_then(|(found, file_schema)| {
@@ -85,8 +87,9 @@ pub async fn take(
             Ok((found, merged))
         });
         match merged {
-            Ok((found, merged)) => {
+            Ok((mut found, merged)) => {
                 table_schema = merged;
+                found.feeds = share_names(&mut names, std::mem::take(&mut found.feeds));
                 scans.insert(path, found);
             }
             Err(error) if on_bad == OnBadInput::Quarantine => {
@@ -149,6 +152,24 @@ fn sort_out(
     (listing, quarantine)
 }
 
+/// The feeds with each partition name replaced by the one copy in `names`: a run
+/// scans thousands of files that feed the same few hundred partitions.
+fn share_names(
+    names: &mut HashSet<Arc<str>>,
+    feeds: BTreeMap<Arc<str>, u64>,
+) -> BTreeMap<Arc<str>, u64> {
+    feeds
+        .into_iter()
+        .map(|(name, rows)| match names.get(&name) {
+            Some(shared) => (shared.clone(), rows),
+            None => {
+                names.insert(name.clone());
+                (name, rows)
+            }
+        })
+        .collect()
+}
+
 /// Reads the routing columns of a new source file: how many of its rows go to each
 /// partition, and its schema.
 async fn scan(
@@ -165,6 +186,7 @@ async fn scan(
         *feeds.entry(partition).or_default() += r.len() as u64;
     })
     .await?;
+    let feeds = feeds.into_iter().map(|(p, r)| (Arc::from(p), r)).collect();
     Ok((ScannedFile { rows, feeds }, file_schema))
 }
 
@@ -194,4 +216,28 @@ pub fn merge_into(table_schema: &Schema, file_schema: &Schema, file: &str) -> Re
         }
     }
     Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_feeding_one_partition_share_its_name() {
+        let feeds = |names: &[&str]| -> BTreeMap<Arc<str>, u64> {
+            names.iter().map(|&n| (Arc::from(n), 1)).collect()
+        };
+        let mut names = HashSet::new();
+        let first = share_names(&mut names, feeds(&["dt=1/hour=0", "dt=1/hour=1"]));
+        let second = share_names(&mut names, feeds(&["dt=1/hour=1", "dt=1/hour=2"]));
+        let key = |map: &BTreeMap<Arc<str>, u64>, name: &str| {
+            map.keys().find(|k| &***k == name).cloned().unwrap()
+        };
+        assert!(Arc::ptr_eq(
+            &key(&first, "dt=1/hour=1"),
+            &key(&second, "dt=1/hour=1")
+        ));
+        assert_eq!(names.len(), 3);
+        assert_eq!(second.values().sum::<u64>(), 2, "rows are kept");
+    }
 }

@@ -320,8 +320,8 @@ pub async fn vacuum(table: &Table, options: &VacuumOptions) -> Result<VacuumRepo
             let done = record.feeds.keys().all(|p| {
                 latest
                     .partitions
-                    .get(p)
-                    .is_some_and(|s| s.consumed.contains(&file.path))
+                    .get(&**p)
+                    .is_some_and(|s| s.consumed.contains(file.path.as_str()))
             });
             let old =
                 DateTime::from_timestamp_micros(file.last_modified).is_some_and(|t| t <= cutoff);

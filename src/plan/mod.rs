@@ -31,7 +31,7 @@ pub struct ListedFile {
 pub struct ScannedFile {
     pub rows: u64,
     /// Partition path → rows of the file that belong there.
-    pub feeds: BTreeMap<String, u64>,
+    pub feeds: BTreeMap<Arc<str>, u64>,
 }
 
 /// The listing in delivery order: by modification time, then path.
@@ -240,11 +240,11 @@ pub fn plan(
         let path: Arc<str> = Arc::from(file.path.as_str());
         for (partition, rows) in feeds {
             let consumed = snapshot
-                .and_then(|s| s.partitions.get(partition))
-                .is_some_and(|p| p.consumed.contains(&file.path));
+                .and_then(|s| s.partitions.get(&**partition))
+                .is_some_and(|p| p.consumed.contains(file.path.as_str()));
             if !consumed {
                 pending
-                    .entry(partition.clone())
+                    .entry(partition.to_string())
                     .or_default()
                     .push(PlannedInput {
                         path: path.clone(),

@@ -39,7 +39,7 @@ fn listed(path: &str, size: u64, at: i64) -> ListedFile {
 fn scan(feeds: &[(&str, u64)]) -> ScannedFile {
     ScannedFile {
         rows: feeds.iter().map(|f| f.1).sum(),
-        feeds: feeds.iter().map(|(p, r)| (p.to_string(), *r)).collect(),
+        feeds: feeds.iter().map(|(p, r)| (Arc::from(*p), *r)).collect(),
     }
 }
 
@@ -90,7 +90,7 @@ fn snapshot_with(
                     sort_min: None,
                     sort_max: None,
                 }],
-                consumed: files.iter().map(|f| f.to_string()).collect(),
+                consumed: files.iter().map(|&f| Arc::from(f)).collect(),
                 sort_by: vec!["k".into()],
                 dedup: None,
             },
@@ -259,7 +259,10 @@ fn selection_by_glob_shard_and_count() {
         "a.parquet".to_string(),
         ScannedFile {
             rows: 10,
-            feeds: feeds.iter().cloned().collect(),
+            feeds: feeds
+                .iter()
+                .map(|(p, r)| (Arc::from(p.as_str()), *r))
+                .collect(),
         },
     )]);
     // the plan of this listing under a selection (plan takes the scans)

@@ -510,7 +510,7 @@ pub(super) async fn rewrite_partition(
     };
 
     let mut consumed = before.map(|b| b.consumed).unwrap_or_default();
-    consumed.extend(partition.inputs.iter().map(|i| i.path.to_string()));
+    consumed.extend(partition.inputs.iter().map(|i| i.path.clone()));
     let report = PartitionReport {
         partition: partition.partition.clone(),
         rows_before: partition.current_rows,
