@@ -27,6 +27,7 @@ pub use dynamodb::DynamoManifest;
 pub use object::ObjectStoreManifest;
 
 use crate::error::{Error, Result};
+use crate::model::shared_names;
 use crate::model::snapshot::{Commit, FORMAT_VERSION, Snapshot};
 use crate::storage::Location;
 use async_trait::async_trait;
@@ -156,7 +157,7 @@ pub async fn load_commit(
         return Ok(None);
     };
     let what = format!("{}: version {version} of {table}", store.describe());
-    let commit: Commit = serde_json::from_slice(&bytes)
+    let commit: Commit = shared_names::decode(&bytes)
         .map_err(|e| Error::Manifest(format!("{what} is unreadable: {e}")))?;
     check_format(commit.format_version, &what)?;
     Ok(Some(commit))
@@ -175,7 +176,7 @@ pub async fn load_snapshot(
     let mut snapshot: Option<Snapshot> = match store.latest_checkpoint(table, version).await? {
         Some((v, bytes)) => {
             let what = format!("{}: checkpoint {v} of {table}", store.describe());
-            let s: Snapshot = serde_json::from_slice(&bytes)
+            let s: Snapshot = shared_names::decode(&bytes)
                 .map_err(|e| Error::Manifest(format!("{what} is unreadable: {e}")))?;
             check_format(s.format_version, &what)?;
             Some(s)

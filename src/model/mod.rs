@@ -5,6 +5,7 @@
 pub mod definition;
 pub mod hive;
 pub mod schema;
+pub mod shared_names;
 pub mod snapshot;
 pub mod transform;
 

@@ -5,6 +5,7 @@
 //! most a few commits to a checkpoint however long the history grows.
 
 use crate::model::definition::{DedupDoc, DefinitionDoc, TableDefinition};
+use crate::model::shared_names;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -66,6 +67,7 @@ pub struct PartitionState {
     pub files: Vec<DataFile>,
     /// Source files whose rows for this partition are in `files`. Shared paths: a
     /// source file feeds ~30 partitions, and a run holds every partition's list.
+    #[serde(deserialize_with = "shared_names::set")]
     pub consumed: BTreeSet<Arc<str>>,
     /// The sort keys and dedup rule the files were written with (to spot stale partitions).
     pub sort_by: Vec<String>,
@@ -123,6 +125,7 @@ pub struct SourceRecord {
     pub rows: u64,
     /// Partition path → rows of this file that belong there (names shared between
     /// files).
+    #[serde(deserialize_with = "shared_names::map")]
     pub feeds: BTreeMap<Arc<str>, u64>,
 }
 
