@@ -3,10 +3,10 @@
 //!
 //! A document names every source file once per partition it feeds (~30 times on a
 //! table of late events) and every partition once per source file that feeds it.
-//! Decoded one string per mention, a table with thousands of source files held tens
-//! of thousands of copies of the same few thousand names; decoded through [`decode`],
-//! equal names in one document share one allocation, as they do in a run's own
-//! snapshot.
+//! Decoded one string per mention, a table of 4,000 source files held ~125,000
+//! copies of its 4,000 paths; decoded through [`decode`], equal names in one
+//! document share one allocation, as they do in a run's own snapshot. (Names in
+//! different documents, a checkpoint and the commits after it, are still apart.)
 
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, Error, Visitor};
