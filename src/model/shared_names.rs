@@ -15,15 +15,41 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
+/// Names met so far, one copy of each: what every holder of an equal name shares.
+#[derive(Default)]
+pub struct Names(HashSet<Arc<str>>);
+
+impl Names {
+    /// The copy of `name` met before, or a new one, kept for whoever meets it next.
+    pub fn share(&mut self, name: &str) -> Arc<str> {
+        match self.0.get(name) {
+            Some(shared) => shared.clone(),
+            None => {
+                let new: Arc<str> = Arc::from(name);
+                self.0.insert(new.clone());
+                new
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 thread_local! {
     /// Names met by the [`decode`] running on this thread (decoding is synchronous,
     /// so a document is decoded on one thread from start to end).
-    static MET: RefCell<Option<HashSet<Arc<str>>>> = const { RefCell::new(None) };
+    static MET: RefCell<Option<Names>> = const { RefCell::new(None) };
 }
 
 /// Decodes a JSON document, sharing equal names within it.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
-    MET.with(|met| *met.borrow_mut() = Some(HashSet::new()));
+    MET.with(|met| *met.borrow_mut() = Some(Names::default()));
     let decoded = serde_json::from_slice(bytes);
     MET.with(|met| *met.borrow_mut() = None);
     decoded
@@ -33,14 +59,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
 fn share(name: &str) -> Arc<str> {
     MET.with(|met| match met.borrow_mut().as_mut() {
         None => Arc::from(name),
-        Some(met) => match met.get(name) {
-            Some(shared) => shared.clone(),
-            None => {
-                let new: Arc<str> = Arc::from(name);
-                met.insert(new.clone());
-                new
-            }
-        },
+        Some(met) => met.share(name),
     })
 }
 

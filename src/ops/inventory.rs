@@ -7,6 +7,7 @@ use crate::exec::route::locate_rows;
 use crate::exec::tasks::run_all;
 use crate::exec::{Router, read};
 use crate::model::schema::{self, merge_schemas, normalize_schema};
+use crate::model::shared_names::Names;
 use crate::model::snapshot::QuarantinedFile;
 use crate::plan::{self, ListedFile, Quarantine, ScannedFile};
 use crate::storage::Location;
@@ -79,7 +80,7 @@ pub async fn take(
         None => Schema::empty(),
     };
     let mut scans = HashMap::new();
-    let mut names = HashSet::new();
+    let mut names = Names::default();
     // in delivery order, so that the earliest file's column types win
     for (path, outcome) in scanned {
         let merged = outcome.and_then(|(found, file_schema)| {
@@ -154,19 +155,10 @@ fn sort_out(
 
 /// The feeds with each partition name replaced by the one copy in `names`: a run
 /// scans thousands of files that feed the same few hundred partitions.
-fn share_names(
-    names: &mut HashSet<Arc<str>>,
-    feeds: BTreeMap<Arc<str>, u64>,
-) -> BTreeMap<Arc<str>, u64> {
+fn share_names(names: &mut Names, feeds: BTreeMap<Arc<str>, u64>) -> BTreeMap<Arc<str>, u64> {
     feeds
         .into_iter()
-        .map(|(name, rows)| match names.get(&name) {
-            Some(shared) => (shared.clone(), rows),
-            None => {
-                names.insert(name.clone());
-                (name, rows)
-            }
-        })
+        .map(|(name, rows)| (names.share(&name), rows))
         .collect()
 }
 
@@ -227,7 +219,7 @@ mod tests {
         let feeds = |names: &[&str]| -> BTreeMap<Arc<str>, u64> {
             names.iter().map(|&n| (Arc::from(n), 1)).collect()
         };
-        let mut names = HashSet::new();
+        let mut names = Names::default();
         let first = share_names(&mut names, feeds(&["dt=1/hour=0", "dt=1/hour=1"]));
         let second = share_names(&mut names, feeds(&["dt=1/hour=1", "dt=1/hour=2"]));
         let key = |map: &BTreeMap<Arc<str>, u64>, name: &str| {
