@@ -388,20 +388,23 @@ pub struct MergedRuns {
 }
 
 impl MergedRuns {
-    /// Takes rows in merge order until `RUN_BATCH_ROWS` are out or a run's batch is
-    /// used up (the output refers into the current batches, so it is cut there).
+    /// Takes rows in merge order until `RUN_BATCH_ROWS` are out or the runs are used
+    /// up. A run whose batch is used up on the way moves to its next one and the used
+    /// batch is kept until the output is copied: output batches are never cut short,
+    /// so each copy (one call per column) moves a full batch of rows.
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
-        // a run with rows beats every used-up run, so a used-up winner means the end
-        if self.cursors.is_empty() || self.cursors[self.tree.winner()].rows.is_none() {
-            return Ok(None);
-        }
+        let mut sources: Vec<RecordBatch> = self.cursors.iter().map(|c| c.batch.clone()).collect();
+        let mut source_of: Vec<usize> = (0..self.cursors.len()).collect();
         let mut picks: Vec<(usize, usize)> = Vec::with_capacity(RUN_BATCH_ROWS);
-        let mut exhausted = None;
-        // the winner always has rows here: it had them at the start, and a run that
-        // still has rows (the one just taken from) beats every used-up run
+        // a run with rows beats every used-up run, so a used-up winner means the end
         while picks.len() < RUN_BATCH_ROWS {
-            let best = self.tree.winner();
+            let Some(best) = self.cursors.first().map(|_| self.tree.winner()) else {
+                break;
+            };
             let cursor = &mut self.cursors[best];
+            if cursor.rows.is_none() {
+                break;
+            }
             let gone = match &self.lost {
                 Some((lost, column)) => lost.contains(
                     &cursor
@@ -413,26 +416,22 @@ impl MergedRuns {
                 None => false,
             };
             if !gone {
-                picks.push((best, cursor.at));
+                picks.push((source_of[best], cursor.at));
             }
             cursor.at += 1;
-            if cursor.at == cursor.batch.num_rows() {
-                exhausted = Some(best);
-                break;
+            if cursor.at == cursor.batch.num_rows()
+                && cursor.advance(&mut self.converter, &self.sort_by)?
+            {
+                source_of[best] = sources.len();
+                sources.push(cursor.batch.clone());
             }
             self.tree.replay(&self.cursors);
         }
-        let batches: Vec<&RecordBatch> = self.cursors.iter().map(|c| &c.batch).collect();
-        let out = if picks.is_empty() {
-            RecordBatch::new_empty(batches[0].schema())
-        } else {
-            interleave_record_batch(&batches, &picks)?
-        };
-        if let Some(c) = exhausted {
-            self.cursors[c].advance(&mut self.converter, &self.sort_by)?;
-            self.tree.replay(&self.cursors);
+        if picks.is_empty() {
+            return Ok(None);
         }
-        Ok(Some(out))
+        let sources: Vec<&RecordBatch> = sources.iter().collect();
+        Ok(Some(interleave_record_batch(&sources, &picks)?))
     }
 }
 
