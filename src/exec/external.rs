@@ -19,12 +19,13 @@ use super::merge::{
 };
 use super::spill::{SPILL_WRITE_BUFFER, SpillDir, SpillFile, batch_bytes};
 use super::spilled_keys::SpilledKeys;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::definition::DedupRule;
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::{AsArray, RecordBatch, UInt32Array};
 use arrow::compute::interleave_record_batch;
-use arrow::datatypes::{SchemaRef, UInt64Type};
+use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, UInt32Type, UInt64Type};
 use arrow::row::{RowConverter, Rows};
+use std::sync::Arc;
 
 /// Rows per batch in sorted runs and merged output.
 const RUN_BATCH_ROWS: usize = 8 * 1024;
@@ -205,9 +206,17 @@ impl<'a> RunBuilder<'a> {
             self.runs.runs.push(Run::Held(sorted));
             return Ok(());
         }
-        let mut run = self.spill.create(&self.schema)?;
-        for chunk in sorted.chunks(RUN_BATCH_ROWS) {
-            run.write(&chunk?, self.spill)?;
+        // each batch as its rows lie, with its order: the merge follows the order
+        let run_schema = with_order_field(&self.schema);
+        let mut run = self.spill.create(&run_schema)?;
+        for chunk in sorted.lying_chunks(RUN_BATCH_ROWS) {
+            let (rows, order) = chunk?;
+            let mut columns = rows.columns().to_vec();
+            columns.push(Arc::new(order));
+            run.write(
+                &RecordBatch::try_new(run_schema.clone(), columns)?,
+                self.spill,
+            )?;
         }
         self.runs.runs.push(Run::Spilled(run.finish()?));
         Ok(())
@@ -238,13 +247,14 @@ impl SortedRuns {
         let mut cursors = Vec::with_capacity(self.runs.len());
         let mut converter: Option<RowConverter> = None;
         for run in self.runs {
-            let batches: Box<dyn Iterator<Item = Result<RecordBatch>> + Send> = match run {
-                Run::Spilled(file) => Box::new(file.read()?),
-                Run::Held(sorted) => Box::new(sorted.chunks(RUN_BATCH_ROWS).map(|c| Ok(c?))),
+            let batches: Box<dyn Iterator<Item = Result<Lying>> + Send> = match run {
+                Run::Spilled(file) => Box::new(file.read()?.map(|b| split_order(b?))),
+                Run::Held(sorted) => Box::new(sorted.lying_chunks(RUN_BATCH_ROWS).map(|c| Ok(c?))),
             };
             let mut cursor = Cursor {
                 batches,
                 batch: RecordBatch::new_empty(self.schema.clone()),
+                order: UInt32Array::from(Vec::<u32>::new()),
                 rows: None,
                 leads: Vec::new(),
                 at: 0,
@@ -271,14 +281,44 @@ impl SortedRuns {
     }
 }
 
+/// Rows as they lie and their order: the k-th row in sort order is row `order[k]`.
+type Lying = (RecordBatch, UInt32Array);
+
+/// The field that carries a spilled batch's order (see [`Lying`]).
+const RUN_ORDER: &str = "__laketidy_run_order";
+
+fn with_order_field(schema: &Schema) -> SchemaRef {
+    let mut fields: Vec<FieldRef> = schema.fields().iter().cloned().collect();
+    fields.push(Arc::new(Field::new(RUN_ORDER, DataType::UInt32, false)));
+    Arc::new(Schema::new(fields))
+}
+
+/// A batch read back from a run, as its rows and their order.
+fn split_order(mut batch: RecordBatch) -> Result<Lying> {
+    let last = batch.num_columns().checked_sub(1);
+    let order = last
+        .filter(|&l| batch.schema().field(l).name() == RUN_ORDER)
+        .and_then(|l| batch.column(l).as_primitive_opt::<UInt32Type>().cloned());
+    match (last, order) {
+        (Some(last), Some(order)) => {
+            batch.remove_column(last);
+            Ok((batch, order))
+        }
+        _ => Err(Error::Other("a spilled run lost its order column".into())),
+    }
+}
+
 /// A run being merged: its current batch, that batch's merge keys, and the next row.
 struct Cursor {
-    batches: Box<dyn Iterator<Item = Result<RecordBatch>> + Send>,
+    batches: Box<dyn Iterator<Item = Result<Lying>> + Send>,
+    /// Rows as they lie; `order` gives them in sort order.
     batch: RecordBatch,
+    order: UInt32Array,
     /// The merge keys of `batch` as rows; `None` once the run is used up.
     rows: Option<Rows>,
-    /// The first 16 bytes of each row: most comparisons end there.
+    /// The first 16 bytes of each row, in sort order: most comparisons end there.
     leads: Vec<(u64, u64)>,
+    /// The next row's place in sort order.
     at: usize,
 }
 
@@ -290,7 +330,7 @@ impl Cursor {
         sort_by: &[String],
     ) -> Result<bool> {
         for next in self.batches.by_ref() {
-            let next = next?;
+            let (next, order) = next?;
             if next.num_rows() == 0 {
                 continue;
             }
@@ -300,11 +340,14 @@ impl Cursor {
                 slot => slot.insert(ascending_converter(&keys)?),
             };
             let rows = converter.convert_columns(&keys)?;
+            // read the rows front to back, then put their leads in order
+            let lying: Vec<(u64, u64)> = rows.iter().map(|row| leading_bytes(row.data())).collect();
             self.leads.clear();
             self.leads
-                .extend(rows.iter().map(|row| leading_bytes(row.data())));
+                .extend(order.values().iter().map(|&r| lying[r as usize]));
             self.rows = Some(rows);
             self.batch = next;
+            self.order = order;
             self.at = 0;
             return Ok(true);
         }
@@ -319,10 +362,15 @@ impl Cursor {
             (None, _) => false,
             (Some(_), None) => true,
             (Some(mine), Some(theirs)) => match self.leads[self.at].cmp(&other.leads[other.at]) {
-                std::cmp::Ordering::Equal => mine.row(self.at) < theirs.row(other.at),
+                std::cmp::Ordering::Equal => mine.row(self.row()) < theirs.row(other.row()),
                 unequal => unequal.is_lt(),
             },
         }
+    }
+
+    /// The next row, in `batch`.
+    fn row(&self) -> usize {
+        self.order.value(self.at) as usize
     }
 }
 
@@ -411,12 +459,12 @@ impl MergedRuns {
                         .batch
                         .column(*column)
                         .as_primitive::<UInt64Type>()
-                        .value(cursor.at),
+                        .value(cursor.row()),
                 ),
                 None => false,
             };
             if !gone {
-                picks.push((source_of[best], cursor.at));
+                picks.push((source_of[best], cursor.row()));
             }
             cursor.at += 1;
             if cursor.at == cursor.batch.num_rows()
@@ -618,6 +666,53 @@ mod tests {
                 "{count} runs"
             );
         }
+    }
+
+    /// Merged batches come out full, never cut where one run's batch ends, and runs
+    /// spilled as rows where they lie plus their order merge in sort order.
+    #[test]
+    fn merged_batches_are_full_whatever_the_runs_batches() {
+        let n = 5 * RUN_BATCH_ROWS + 123;
+        let users = Int64Array::from_iter_values((0..n as i64).map(|i| (i * 7_919) % 1_000));
+        let plain =
+            RecordBatch::try_from_iter(vec![("user", Arc::new(users) as ArrayRef)]).unwrap();
+        let schema = with_delivery_field(&plain.schema());
+        let all = add_delivery(&plain, &schema, 0).unwrap();
+        let sort_by = vec!["user".to_string()];
+        let parent = tempfile::tempdir().unwrap();
+        let spill = SpillDir::new(parent.path());
+        let total = batch_bytes(&all);
+        let mut builder = RunBuilder::new(
+            schema.clone(),
+            None,
+            &sort_by,
+            total / 2,
+            (n as u64, total as u64),
+            &spill,
+        );
+        for start in (0..n).step_by(1_000) {
+            builder
+                .push(all.slice(start, 1_000.min(n - start)))
+                .unwrap();
+        }
+        // pieces of about a quarter of the rows: runs of more than one batch
+        let runs = builder.finish().unwrap();
+        assert!(runs.runs.len() >= 3, "{} runs", runs.runs.len());
+        assert!(matches!(runs.runs[0], Run::Spilled(_)));
+        let merged: Vec<RecordBatch> = runs.merge().unwrap().collect::<Result<_>>().unwrap();
+        let sizes: Vec<usize> = merged.iter().map(|b| b.num_rows()).collect();
+        let (last, full) = sizes.split_last().unwrap();
+        assert!(full.iter().all(|&s| s == RUN_BATCH_ROWS), "{sizes:?}");
+        assert_eq!(*last, n % RUN_BATCH_ROWS, "{sizes:?}");
+        let expected = dedup_and_sort(&all, None, &sort_by).unwrap().batch;
+        assert_eq!(concat_batches(&schema, &merged).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_run_batch_without_its_order_is_refused() {
+        let (_, batches) = input();
+        let error = split_order(batches[0].clone()).unwrap_err();
+        assert!(error.to_string().contains("order column"), "{error}");
     }
 
     fn in_memory(rule: Option<&DedupRule>, sort_by: &[String]) -> (RecordBatch, u64) {

@@ -283,6 +283,18 @@ impl SortedBatches {
         self,
         rows_per_chunk: usize,
     ) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> {
+        self.lying_chunks(rows_per_chunk)
+            .map(|chunk| chunk.and_then(|(rows, order)| take_record_batch(&rows, &order)))
+    }
+
+    /// The first step of [`SortedBatches::chunks`] alone: each chunk's rows in the
+    /// order they lie, and the chunk's order (its k-th row in sort order is row
+    /// `order[k]`). For a reader that can follow the order itself, such as a merge,
+    /// which saves copying every row once more.
+    pub fn lying_chunks(
+        self,
+        rows_per_chunk: usize,
+    ) -> impl Iterator<Item = Result<(RecordBatch, UInt32Array), ArrowError>> {
         let SortedBatches { batches, order, .. } = self;
         let per_chunk = rows_per_chunk.max(1);
         let by_chunk = rows_by_chunk(&batches, &order, per_chunk);
@@ -303,8 +315,10 @@ impl SortedBatches {
             for (k, &(_, _, at)) in lying.iter().enumerate() {
                 place[at as usize] = k as u32;
             }
-            let gathered = interleave_record_batch(&refs, &indices);
-            Some(gathered.and_then(|g| take_record_batch(&g, &UInt32Array::from(place))))
+            Some(
+                interleave_record_batch(&refs, &indices)
+                    .map(|rows| (rows, UInt32Array::from(place))),
+            )
         })
     }
 }
