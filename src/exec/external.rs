@@ -1,7 +1,9 @@
 //! Dedup and sort for a partition larger than its share of memory.
 //!
 //! 1. Rows are cut, in the order they come, into pieces that fit in memory; each
-//!    piece is sorted alone and spilled as a sorted run (the last stays in memory).
+//!    piece is sorted alone and spilled as a sorted run (the last stays in memory):
+//!    batches of rows as they lie in the piece, each with its order, which the
+//!    merge follows (putting rows in order here would copy them once more).
 //!    With a dedup rule, every key seen so far is remembered ([`KeptKeys`]): a row
 //!    that a copy seen before beats never reaches its run, and a row beaten by a
 //!    copy seen later (in its own piece or a later one) is dropped at the merge.
