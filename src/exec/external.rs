@@ -17,7 +17,7 @@
 use super::kept::{Deliveries, KeptKeys};
 use super::merge::{
     DELIVERY, SortedBatches, ascending_converter, leading_bytes, merge_columns, sort_batches,
-    sort_rows_of,
+    sort_rows_of, with_column, with_field,
 };
 use super::spill::{SPILL_WRITE_BUFFER, SpillDir, SpillFile, batch_bytes};
 use super::spilled_keys::SpilledKeys;
@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::model::definition::DedupRule;
 use arrow::array::{AsArray, RecordBatch, UInt32Array};
 use arrow::compute::interleave_record_batch;
-use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, UInt32Type, UInt64Type};
+use arrow::datatypes::{DataType, Field, SchemaRef, UInt32Type, UInt64Type};
 use arrow::row::{RowConverter, Rows};
 use std::sync::Arc;
 
@@ -209,14 +209,12 @@ impl<'a> RunBuilder<'a> {
             return Ok(());
         }
         // each batch as its rows lie, with its order: the merge follows the order
-        let run_schema = with_order_field(&self.schema);
+        let run_schema = with_field(&self.schema, Field::new(RUN_ORDER, DataType::UInt32, false));
         let mut run = self.spill.create(&run_schema)?;
         for chunk in sorted.lying_chunks(RUN_BATCH_ROWS) {
             let (rows, order) = chunk?;
-            let mut columns = rows.columns().to_vec();
-            columns.push(Arc::new(order));
             run.write(
-                &RecordBatch::try_new(run_schema.clone(), columns)?,
+                &with_column(&rows, &run_schema, Arc::new(order))?,
                 self.spill,
             )?;
         }
@@ -288,12 +286,6 @@ type Lying = (RecordBatch, UInt32Array);
 
 /// The field that carries a spilled batch's order (see [`Lying`]).
 const RUN_ORDER: &str = "__laketidy_run_order";
-
-fn with_order_field(schema: &Schema) -> SchemaRef {
-    let mut fields: Vec<FieldRef> = schema.fields().iter().cloned().collect();
-    fields.push(Arc::new(Field::new(RUN_ORDER, DataType::UInt32, false)));
-    Arc::new(Schema::new(fields))
-}
 
 /// A batch read back from a run, as its rows and their order.
 fn split_order(mut batch: RecordBatch) -> Result<Lying> {
@@ -443,15 +435,16 @@ impl MergedRuns {
     /// batch is kept until the output is copied: output batches are never cut short,
     /// so each copy (one call per column) moves a full batch of rows.
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        if self.cursors.is_empty() {
+            return Ok(None);
+        }
         let mut sources: Vec<RecordBatch> = self.cursors.iter().map(|c| c.batch.clone()).collect();
         let mut source_of: Vec<usize> = (0..self.cursors.len()).collect();
         let mut picks: Vec<(usize, usize)> = Vec::with_capacity(RUN_BATCH_ROWS);
-        // a run with rows beats every used-up run, so a used-up winner means the end
         while picks.len() < RUN_BATCH_ROWS {
-            let Some(best) = self.cursors.first().map(|_| self.tree.winner()) else {
-                break;
-            };
+            let best = self.tree.winner();
             let cursor = &mut self.cursors[best];
+            // a run with rows beats every used-up run, so a used-up winner means the end
             if cursor.rows.is_none() {
                 break;
             }

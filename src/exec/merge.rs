@@ -38,9 +38,26 @@ pub fn new_delivery(ordinal: usize, row: u64) -> u64 {
 
 /// `schema` with the delivery column appended.
 pub fn with_delivery_field(schema: &Schema) -> SchemaRef {
+    with_field(schema, Field::new(DELIVERY, DataType::UInt64, false))
+}
+
+/// `schema` with `field` appended: a column that travels with the rows between
+/// steps (see [`with_column`]).
+pub fn with_field(schema: &Schema, field: Field) -> SchemaRef {
     let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
-    fields.push(Arc::new(Field::new(DELIVERY, DataType::UInt64, false)));
+    fields.push(Arc::new(field));
     Arc::new(Schema::new(fields))
+}
+
+/// `batch` with `column` appended (`schema` is the batch's with [`with_field`]).
+pub fn with_column(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    column: ArrayRef,
+) -> Result<RecordBatch, ArrowError> {
+    let mut columns = batch.columns().to_vec();
+    columns.push(column);
+    RecordBatch::try_new(schema.clone(), columns)
 }
 
 /// Appends delivery numbers `first, first + 1, …` to `batch` (conformed to `schema`
@@ -64,9 +81,7 @@ pub fn add_deliveries(
     schema: &SchemaRef,
     numbers: UInt64Array,
 ) -> Result<RecordBatch, ArrowError> {
-    let mut columns = batch.columns().to_vec();
-    columns.push(Arc::new(numbers));
-    RecordBatch::try_new(schema.clone(), columns)
+    with_column(batch, schema, Arc::new(numbers))
 }
 
 /// `batch` without the delivery column, ready to be written.
