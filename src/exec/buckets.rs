@@ -52,10 +52,19 @@ struct Bucket {
     pieces: Vec<RecordBatch>,
     /// Bytes of `pieces`, still in memory.
     held: usize,
+    /// Bytes of pieces taken out to be joined into one batch (still in memory).
+    joining: usize,
     /// Bytes of every row routed here, spilled or not.
     bytes: usize,
     rows: u64,
-    spilled: Option<SpillWriter>,
+    /// Written outside the buckets' lock; its own lock keeps writes in turn.
+    spilled: Arc<Mutex<Option<SpillWriter>>>,
+}
+
+/// Pieces taken out of a bucket to be spilled, once the buckets' lock is let go.
+struct ToSpill {
+    pieces: Vec<RecordBatch>,
+    writer: Arc<Mutex<Option<SpillWriter>>>,
 }
 
 /// One partition's routed rows, handed over for its rewrite.
@@ -86,58 +95,90 @@ impl Buckets {
     }
 
     /// Adds rows (conformed to the table schema) to a partition's bucket.
+    ///
+    /// Every file being routed adds here, so the lock covers only bookkeeping:
+    /// joining pieces and writing spill files happen after it is let go (held
+    /// through them, it kept a job waiting an eighth of the routing time).
     pub fn add(&self, partition: &str, piece: RecordBatch) -> Result<()> {
         // pieces are fresh batches: their allocated size is what they cost
         let bytes = piece.get_array_memory_size();
-        let mut guard = self.lock()?;
-        let state = &mut *guard;
-        let bucket = match state.buckets.get_mut(partition) {
-            Some(b) => b,
-            None => state.buckets.entry(partition.to_string()).or_default(),
+        let (to_join, to_spill) = {
+            let mut guard = self.lock()?;
+            let state = &mut *guard;
+            let bucket = match state.buckets.get_mut(partition) {
+                Some(b) => b,
+                None => state.buckets.entry(partition.to_string()).or_default(),
+            };
+            bucket.rows += piece.num_rows() as u64;
+            bucket.bytes += bytes;
+            bucket.held += bytes;
+            bucket.pieces.push(piece);
+            state.in_memory += bytes;
+            let to_join = if bucket.pieces.len() >= COALESCE_PIECES {
+                let held = std::mem::take(&mut bucket.held);
+                bucket.joining += held;
+                Some((std::mem::take(&mut bucket.pieces), held))
+            } else {
+                None
+            };
+            (to_join, self.take_spills(state))
         };
-        bucket.rows += piece.num_rows() as u64;
-        bucket.bytes += bytes;
-        bucket.held += bytes;
-        bucket.pieces.push(piece);
-        state.in_memory += bytes;
-        if bucket.pieces.len() >= COALESCE_PIECES {
+        for spill in to_spill {
+            self.write_spill(spill)?;
+        }
+        if let Some((pieces, held)) = to_join {
             // many small pieces (late rows, a few per file) cost more in per-buffer
             // overhead than in data: join them into one batch
-            let joined = concat_batches(&self.schema, &bucket.pieces)?;
+            let joined = concat_batches(&self.schema, &pieces)?;
+            drop(pieces);
             let size = joined.get_array_memory_size();
-            state.in_memory = state.in_memory - bucket.held + size;
-            bucket.held = size;
-            bucket.pieces = vec![joined];
-        }
-        while state.in_memory > self.budget {
-            if !self.spill_largest(state)? {
-                break;
-            }
+            let mut guard = self.lock()?;
+            let state = &mut *guard;
+            // buckets are taken only once every file is routed, so it is still here
+            let bucket = state.buckets.entry(partition.to_string()).or_default();
+            bucket.joining -= held;
+            bucket.held += size;
+            bucket.pieces.push(joined);
+            state.in_memory = state.in_memory - held + size;
         }
         Ok(())
     }
 
-    /// Moves the partition holding the most memory to its spill file.
-    fn spill_largest(&self, state: &mut State) -> Result<bool> {
-        let Some((_, bucket)) = state
-            .buckets
-            .iter_mut()
-            .filter(|(_, b)| !b.pieces.is_empty())
-            .max_by_key(|(_, b)| b.held)
-        else {
-            return Ok(false);
-        };
-        let pieces = std::mem::take(&mut bucket.pieces);
-        let freed = std::mem::take(&mut bucket.held);
-        let writer = match &mut bucket.spilled {
+    /// Takes pieces out of the largest buckets until the rest fit the budget.
+    fn take_spills(&self, state: &mut State) -> Vec<ToSpill> {
+        let mut to_spill = Vec::new();
+        while state.in_memory > self.budget {
+            let Some(bucket) = state
+                .buckets
+                .values_mut()
+                .filter(|b| !b.pieces.is_empty())
+                .max_by_key(|b| b.held)
+            else {
+                break;
+            };
+            state.in_memory -= std::mem::take(&mut bucket.held);
+            to_spill.push(ToSpill {
+                pieces: std::mem::take(&mut bucket.pieces),
+                writer: bucket.spilled.clone(),
+            });
+        }
+        to_spill
+    }
+
+    /// Appends pieces to their partition's spill file.
+    fn write_spill(&self, spill: ToSpill) -> Result<()> {
+        let mut writer = spill
+            .writer
+            .lock()
+            .map_err(|_| Error::Other("spill writer lock poisoned".into()))?;
+        let writer = match &mut *writer {
             Some(w) => w,
-            None => bucket.spilled.insert(self.spill.create(&self.schema)?),
+            None => writer.insert(self.spill.create(&self.schema)?),
         };
-        for group in joined(&pieces) {
+        for group in joined(&spill.pieces) {
             writer.write(&concat_batches(&self.schema, group)?, &self.spill)?;
         }
-        state.in_memory -= freed;
-        Ok(true)
+        Ok(())
     }
 
     /// Notes that the partition takes most of a file's rows, to be read again later.
@@ -156,12 +197,17 @@ impl Buckets {
     pub fn take(&self, partition: &str) -> Result<Routed> {
         let mut state = self.lock()?;
         let bucket = state.buckets.remove(partition).unwrap_or_default();
-        state.in_memory -= bucket.held;
+        state.in_memory -= bucket.held + bucket.joining;
         drop(state);
+        let spilled = bucket
+            .spilled
+            .lock()
+            .map_err(|_| Error::Other("spill writer lock poisoned".into()))?
+            .take();
         Ok(Routed {
             rereads: bucket.rereads,
             in_memory: bucket.pieces,
-            spilled: bucket.spilled.map(SpillWriter::finish).transpose()?,
+            spilled: spilled.map(SpillWriter::finish).transpose()?,
             rows: bucket.rows,
             bytes: bucket.bytes as u64,
         })
@@ -280,5 +326,47 @@ mod tests {
         assert_eq!(buckets.rows().unwrap(), 40, "only the reread is left");
         let later = buckets.take("later").unwrap();
         assert_eq!((later.rereads.len(), later.rows), (1, 0));
+    }
+
+    /// Files are routed by several jobs at once, and joining and spilling run outside
+    /// the lock: whatever the interleaving, every row arrives once and the memory
+    /// counted goes back to nothing.
+    #[test]
+    fn jobs_adding_at_once_lose_no_row_and_count_memory_right() {
+        let parent = tempfile::tempdir().unwrap();
+        let spill = Arc::new(SpillDir::new(parent.path()));
+        let one = piece(&[0; 10]).get_array_memory_size();
+        // room for more than `COALESCE_PIECES` pieces a partition: pieces are joined,
+        // and later spilled
+        let buckets = Buckets::new(piece(&[0]).schema(), one * 250, spill.clone());
+        let partitions = ["a", "b", "c"];
+        std::thread::scope(|scope| {
+            for job in 0..4i64 {
+                let buckets = &buckets;
+                scope.spawn(move || {
+                    for n in 0..300i64 {
+                        let first = (job * 300 + n) * 10;
+                        let rows: Vec<i64> = (first..first + 10).collect();
+                        buckets
+                            .add(partitions[(n % 3) as usize], piece(&rows))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        assert!(spill.bytes_spilled() > 0, "past the budget pieces spilled");
+        let mut seen = Vec::new();
+        let mut joined = false;
+        for partition in partitions {
+            let routed = buckets.take(partition).unwrap();
+            joined |= routed.in_memory.iter().any(|b| b.num_rows() > 10);
+            let values = values(&routed.batches().unwrap());
+            assert_eq!(values.len(), 4 * 100 * 10, "{partition}");
+            seen.extend(values);
+        }
+        assert!(joined, "pieces were joined");
+        seen.sort_unstable();
+        assert_eq!(seen, (0..4 * 300 * 10).collect::<Vec<i64>>());
+        assert_eq!(buckets.lock().unwrap().in_memory, 0);
     }
 }
