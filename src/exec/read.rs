@@ -17,9 +17,11 @@ use parquet::arrow::arrow_reader::{
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
+use tokio::task::JoinHandle;
 
 const BATCH_ROWS: usize = 64 * 1024;
 
@@ -189,7 +191,99 @@ fn selection(positions: &[u64], total: u64, picked: bool) -> RowSelection {
 
 /// Opens a file of `size` bytes at a location-relative path.
 pub async fn open(location: &Location, relative: &str, size: u64) -> Result<OpenFile> {
-    open_with(location, relative, size, ArrowReaderOptions::new()).await
+    open_with(location, relative, size, ArrowReaderOptions::new(), None).await
+}
+
+/// A small file being fetched whole in the background, ahead of its reader.
+///
+/// A reader that fetches its file only when it starts leaves its core idle for the
+/// whole request (a disk read on a cold cache, a round trip on S3); fetched ahead,
+/// the bytes are there when it starts. Dropped unused, the fetch is cancelled.
+pub struct Prefetch {
+    fetch: Option<JoinHandle<object_store::Result<Bytes>>>,
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        if let Some(fetch) = &self.fetch {
+            fetch.abort();
+        }
+    }
+}
+
+impl Prefetch {
+    /// Bytes a prefetch of a file of `size` bytes holds (0 for one read in ranges).
+    fn bytes(size: u64) -> u64 {
+        if size <= WHOLE_FILE_MAX { size } else { 0 }
+    }
+}
+
+/// Starts fetching a file that [`open`] would fetch whole (at most
+/// [`WHOLE_FILE_MAX`] bytes); a larger one is read in ranges when it is opened.
+pub fn prefetch(location: &Location, relative: &str, size: u64) -> Prefetch {
+    if size == 0 || size > WHOLE_FILE_MAX {
+        return Prefetch { fetch: None };
+    }
+    let (store, path) = (location.store.clone(), location.to_store(relative));
+    Prefetch {
+        fetch: Some(tokio::spawn(async move {
+            store.get(&path).await?.bytes().await
+        })),
+    }
+}
+
+/// Bytes of files fetched ahead of their readers, at most (see [`fetch_ahead`]).
+const AHEAD_BYTES: u64 = 32 << 20;
+
+/// `items` in order, each with a [`prefetch`] of its file (`file` names its path and
+/// size), started `depth` items before it is handed out, holding at most
+/// [`AHEAD_BYTES`] of them.
+pub fn fetch_ahead<T, I, F>(
+    location: &Location,
+    items: I,
+    file: F,
+    depth: usize,
+) -> impl Iterator<Item = (T, Prefetch)> + use<T, I, F>
+where
+    I: IntoIterator<Item = T>,
+    F: Fn(&T) -> (&str, u64),
+{
+    let location = location.clone();
+    let mut items = items.into_iter();
+    let mut ahead = VecDeque::new();
+    let mut ahead_bytes = 0u64;
+    std::iter::from_fn(move || {
+        while ahead.len() < depth.max(1) && ahead_bytes < AHEAD_BYTES {
+            let Some(item) = items.next() else {
+                break;
+            };
+            let (path, size) = file(&item);
+            let fetched = prefetch(&location, path, size);
+            ahead_bytes += Prefetch::bytes(size);
+            ahead.push_back((item, fetched, Prefetch::bytes(size)));
+        }
+        let (item, fetched, bytes) = ahead.pop_front()?;
+        ahead_bytes -= bytes;
+        Some((item, fetched))
+    })
+}
+
+/// [`open`], with the file's bytes from a [`prefetch`] of it.
+pub async fn open_prefetched(
+    location: &Location,
+    relative: &str,
+    size: u64,
+    mut prefetched: Prefetch,
+) -> Result<OpenFile> {
+    let whole = match prefetched.fetch.take() {
+        Some(fetch) => Some(
+            fetch
+                .await
+                .map_err(|e| Error::Other(format!("fetching {relative} failed: {e}")))??,
+        ),
+        None => None,
+    };
+    open_with(location, relative, size, ArrowReaderOptions::new(), whole).await
 }
 
 /// Opens a file with its page index (column and offset indexes) and its pages'
@@ -198,7 +292,7 @@ pub async fn open_indexed(location: &Location, relative: &str, size: u64) -> Res
     let options = ArrowReaderOptions::new()
         .with_page_index_policy(PageIndexPolicy::Optional)
         .with_encoding_stats_as_mask(false);
-    open_with(location, relative, size, options).await
+    open_with(location, relative, size, options, None).await
 }
 
 async fn open_with(
@@ -206,6 +300,7 @@ async fn open_with(
     relative: &str,
     size: u64,
     options: ArrowReaderOptions,
+    whole: Option<Bytes>,
 ) -> Result<OpenFile> {
     let display = location.display(relative);
     if size == 0 {
@@ -218,7 +313,7 @@ async fn open_with(
         store: location.store.clone(),
         path: location.to_store(relative),
         size,
-        whole: Arc::new(OnceCell::new()),
+        whole: Arc::new(OnceCell::new_with(whole)),
         whole_max: WHOLE_FILE_MAX,
     };
     let metadata = ArrowReaderMetadata::load_async(&mut reader, options)
@@ -520,5 +615,80 @@ mod tests {
             assert_eq!(inner.values().to_vec(), expected);
             assert_eq!(inner.data_type(), &micros);
         }
+    }
+
+    /// A Parquet file of one Int64 column holding `values`.
+    fn int_file(values: &[i64]) -> Vec<u8> {
+        let batch = RecordBatch::try_from_iter([(
+            "n",
+            Arc::new(arrow::array::Int64Array::from(values.to_vec())) as arrow::array::ArrayRef,
+        )])
+        .unwrap();
+        let mut bytes = Vec::new();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        bytes
+    }
+
+    fn ints(batches: &[RecordBatch]) -> Vec<i64> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                b.column(0)
+                    .as_primitive::<arrow::datatypes::Int64Type>()
+                    .values()
+                    .to_vec()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_prefetched_file_reads_as_it_does_opened_plainly() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = int_file(&(0..1000).collect::<Vec<_>>());
+        std::fs::write(dir.path().join("a.parquet"), &bytes).unwrap();
+        let location = Location::open(&url::Url::from_directory_path(dir.path()).unwrap()).unwrap();
+        let size = bytes.len() as u64;
+        let fetched = prefetch(&location, "a.parquet", size);
+        assert_eq!(Prefetch::bytes(size), size, "a small file is fetched whole");
+        let prefetched = open_prefetched(&location, "a.parquet", size, fetched)
+            .await
+            .unwrap();
+        let plain = open(&location, "a.parquet", size).await.unwrap();
+        let expected: Vec<i64> = (0..1000).collect();
+        assert_eq!(ints(&prefetched.read(None).await.unwrap()), expected);
+        assert_eq!(ints(&plain.read(None).await.unwrap()), expected);
+        // never awaited: dropping it cancels the fetch, and nothing else notices
+        drop(prefetch(&location, "a.parquet", size));
+    }
+
+    #[tokio::test]
+    async fn a_file_changed_or_gone_since_it_was_listed_is_refused_after_a_prefetch() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::open(&url::Url::from_directory_path(dir.path()).unwrap()).unwrap();
+        let listed = int_file(&[1, 2, 3]);
+        let size = listed.len() as u64;
+        std::fs::write(
+            dir.path().join("grew.parquet"),
+            int_file(&(0..500).collect::<Vec<_>>()),
+        )
+        .unwrap();
+        let fetched = prefetch(&location, "grew.parquet", size);
+        let error = open_prefetched(&location, "grew.parquet", size, fetched)
+            .await
+            .err()
+            .expect("a file of another size than listed");
+        assert!(
+            error.to_string().contains("changed while this run read it"),
+            "{error}"
+        );
+        let fetched = prefetch(&location, "gone.parquet", size);
+        let error = open_prefetched(&location, "gone.parquet", size, fetched)
+            .await
+            .err()
+            .expect("a file deleted after listing");
+        assert!(matches!(error, Error::Storage(_)), "{error:?}");
     }
 }

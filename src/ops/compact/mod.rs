@@ -20,7 +20,7 @@ use crate::storage::counted::Requests;
 use arrow::datatypes::Schema;
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
-use partition::{Run, prepare, rewrite_partition, route_file};
+use partition::{Run, prepare, rewrite_partition, route_files};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -396,14 +396,7 @@ async fn execute(
         inputs.iter().map(|i| i.2).sum(),
         super::Unit::Bytes,
     );
-    let reads = inputs.iter().cloned().map(|(ordinal, path, size)| {
-        let (run, wanted) = (run.clone(), wanted.clone());
-        async move {
-            route_file(&run, &wanted, ordinal, &path, size)
-                .await
-                .inspect_err(|e| run.note_unreadable(&path, e))
-        }
-    });
+    let reads = route_files(&run, &wanted, &inputs, options.jobs);
     run_all(options.jobs, reads, |size| progress.advance(*size)).await?;
     progress.finish();
     let rows_read = run.buckets.rows()?;

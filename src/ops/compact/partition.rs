@@ -176,6 +176,36 @@ impl Run {
     }
 }
 
+/// Source files fetched ahead of those being read, per job. A job that fetches its
+/// next file only when it starts leaves its core idle for the read: the 1× bench
+/// lake, read cold from local disk, took 12.1–12.3 s that way against 11.75 s with
+/// two files a job ahead (on S3 each wait is a round trip).
+const FILES_AHEAD: usize = 2;
+
+/// [`route_file`] for each input, in order, with the files fetched ahead.
+pub(super) fn route_files(
+    run: &Arc<Run>,
+    wanted: &Arc<HashSet<String>>,
+    inputs: &[(usize, String, u64)],
+    jobs: usize,
+) -> impl Iterator<Item = impl Future<Output = Result<u64>> + Send + 'static> {
+    let (run, wanted) = (run.clone(), wanted.clone());
+    let files = read::fetch_ahead(
+        &run.source,
+        inputs.iter().cloned(),
+        |(_, path, size)| (path.as_str(), *size),
+        FILES_AHEAD * jobs.max(1),
+    );
+    files.map(move |((ordinal, path, size), fetched)| {
+        let (run, wanted) = (run.clone(), wanted.clone());
+        async move {
+            route_file(&run, &wanted, ordinal, &path, size, fetched)
+                .await
+                .inspect_err(|e| run.note_unreadable(&path, e))
+        }
+    })
+}
+
 /// Routes one source file. Its routing columns are read first, to see where each row
 /// goes. When more than half of its rows go to one partition (a sink's files mostly
 /// hold one hour), those rows are left in the file and read again when that
@@ -183,14 +213,15 @@ impl Run {
 /// of the run to disk. The other rows are read now and wait in their buckets. Every
 /// row is numbered by its position in the file, so both reads number it alike.
 /// Returns the file's size (for progress).
-pub(super) async fn route_file(
+async fn route_file(
     run: &Run,
     wanted: &HashSet<String>,
     ordinal: usize,
     path: &str,
     size: u64,
+    fetched: read::Prefetch,
 ) -> Result<u64> {
-    let opened = read::open(&run.source, path, size).await?;
+    let opened = read::open_prefetched(&run.source, path, size, fetched).await?;
     let total = opened.num_rows();
     let mut positions: HashMap<String, Vec<u64>> = HashMap::new();
     locate_rows(
@@ -263,17 +294,31 @@ fn number_rows(
     Ok(add_deliveries(&conformed, &run.flow_schema, numbers)?)
 }
 
+/// The files a partition reads again, each fetched ahead of its read.
+fn reread_ahead<'a>(
+    run: &Run,
+    rereads: &'a [Reread],
+) -> impl Iterator<Item = (&'a Reread, read::Prefetch)> + use<'a> {
+    read::fetch_ahead(
+        &run.source,
+        rereads,
+        |file| (file.path.as_str(), file.size),
+        FILES_AHEAD,
+    )
+}
+
 /// Reads again a source file most of whose rows go to `partition`, handing over
 /// those rows, numbered as on the first read.
 async fn read_again(
     run: &Run,
     partition: &str,
     file: &Reread,
+    fetched: read::Prefetch,
     mut each: impl FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
     let (mut offset, mut found) = (0u64, 0u64);
     let read = async {
-        let opened = read::open(&run.source, &file.path, file.size).await?;
+        let opened = read::open_prefetched(&run.source, &file.path, file.size, fetched).await?;
         opened
             .read_each(None, |batch| {
                 let first = offset;
@@ -497,8 +542,11 @@ pub(super) async fn rewrite_partition(
         for (i, file) in current_files.into_iter().enumerate() {
             read_current(run, i, file, |b| builder.push(b)).await?;
         }
-        for file in &rereads {
-            read_again(run, &partition.partition, file, |b| builder.push(b)).await?;
+        for (file, fetched) in reread_ahead(run, &rereads) {
+            read_again(run, &partition.partition, file, fetched, |b| {
+                builder.push(b)
+            })
+            .await?;
         }
         for batch in routed.stream()? {
             builder.push(batch?)?;
@@ -542,8 +590,8 @@ async fn new_rows(
     routed: Routed,
 ) -> Result<Vec<RecordBatch>> {
     let mut new = Vec::new();
-    for file in rereads {
-        read_again(run, partition, file, |b| {
+    for (file, fetched) in reread_ahead(run, rereads) {
+        read_again(run, partition, file, fetched, |b| {
             new.push(b);
             Ok(())
         })
