@@ -177,9 +177,9 @@ impl Run {
 }
 
 /// Source files fetched ahead of those being read, per job. A job that fetches its
-/// next file only when it starts leaves its core idle for the read: the 1× bench
-/// lake, read cold from local disk, took 12.1–12.3 s that way against 11.75 s with
-/// two files a job ahead (on S3 each wait is a round trip).
+/// next file only when it starts leaves its core idle for the read: routing the 2×
+/// bench lake from local disk kept 1.2–1.7 cores busy that way, 1.6–1.9 with two
+/// files a job ahead (on S3 each wait is a round trip).
 const FILES_AHEAD: usize = 2;
 
 /// [`route_file`] for each input, in order, with the files fetched ahead.
