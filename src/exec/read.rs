@@ -212,7 +212,8 @@ impl Drop for Prefetch {
 }
 
 impl Prefetch {
-    /// Bytes a prefetch of a file of `size` bytes holds (0 for one read in ranges).
+    /// Bytes a prefetch of a file of `size` bytes holds: 0 for an empty one, and for
+    /// one larger than [`WHOLE_FILE_MAX`] (read in ranges), which are not fetched.
     fn bytes(size: u64) -> u64 {
         if size <= WHOLE_FILE_MAX { size } else { 0 }
     }
@@ -221,15 +222,21 @@ impl Prefetch {
 /// Starts fetching a file that [`open`] would fetch whole (at most
 /// [`WHOLE_FILE_MAX`] bytes); a larger one is read in ranges when it is opened.
 pub fn prefetch(location: &Location, relative: &str, size: u64) -> Prefetch {
-    if size == 0 || size > WHOLE_FILE_MAX {
+    if Prefetch::bytes(size) == 0 {
         return Prefetch { fetch: None };
     }
     let (store, path) = (location.store.clone(), location.to_store(relative));
     Prefetch {
-        fetch: Some(tokio::spawn(async move {
-            store.get(&path).await?.bytes().await
-        })),
+        fetch: Some(tokio::spawn(async move { get_whole(&store, &path).await })),
     }
+}
+
+/// A whole file in one request.
+async fn get_whole(
+    store: &Arc<dyn ObjectStore>,
+    path: &object_store::path::Path,
+) -> object_store::Result<Bytes> {
+    store.get(path).await?.bytes().await
 }
 
 /// Bytes of files fetched ahead of their readers, at most (see [`fetch_ahead`]).
@@ -259,8 +266,9 @@ where
             };
             let (path, size) = file(&item);
             let fetched = prefetch(&location, path, size);
-            ahead_bytes += Prefetch::bytes(size);
-            ahead.push_back((item, fetched, Prefetch::bytes(size)));
+            let bytes = Prefetch::bytes(size);
+            ahead_bytes += bytes;
+            ahead.push_back((item, fetched, bytes));
         }
         let (item, fetched, bytes) = ahead.pop_front()?;
         ahead_bytes -= bytes;
@@ -451,8 +459,9 @@ impl StoreReader {
     async fn whole_file(&self) -> parquet::errors::Result<&Bytes> {
         self.whole
             .get_or_try_init(|| async {
-                let fetched = self.store.get(&self.path).await.map_err(store_error)?;
-                fetched.bytes().await.map_err(store_error)
+                get_whole(&self.store, &self.path)
+                    .await
+                    .map_err(store_error)
             })
             .await
     }
