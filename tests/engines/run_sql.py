@@ -10,6 +10,7 @@ A statement that fails stops the run with exit 1 and the engine's message.
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -70,6 +71,8 @@ def spark_engine(spec):
         )
     finally:
         spark.stop()
+        os.chdir(os.path.dirname(work))
+        shutil.rmtree(work, ignore_errors=True)  # metastore and warehouse: 4 MB a run
 
 
 def sqlglot_engine(spec):
