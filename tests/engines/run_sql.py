@@ -59,6 +59,9 @@ def spark_engine(spec):
             f"jdbc:derby:;databaseName={os.path.join(work, 'metastore_db')};create=true",
         )
         .config("spark.driver.memory", "1g")
+        # Hive's session folder would otherwise be left in /tmp after every run
+        .config("spark.hadoop.hive.downloaded.resources.dir", os.path.join(work, "resources"))
+        .config("spark.hadoop.hive.exec.local.scratchdir", os.path.join(work, "scratch"))
         .enableHiveSupport()
         .getOrCreate()
     )
