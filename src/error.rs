@@ -13,6 +13,7 @@ pub mod exit {
     pub const BAD_INPUT: u8 = 3;
     pub const DAMAGE: u8 = 4;
     pub const CONFLICT: u8 = 75;
+    // a run stopped by SIGINT or SIGTERM exits 128 + the signal's number: 130, 143
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A signal stopped the run before it committed; what it wrote was removed.
+    #[error("stopped by {0}: nothing was committed, and the files this run wrote were removed")]
+    Interrupted(crate::stop::Signal),
     #[error("{0}")]
     Other(String),
 }
@@ -76,6 +80,7 @@ impl Error {
             Error::Definition { .. } | Error::Usage(_) => exit::USAGE,
             Error::BadInput { .. } => exit::BAD_INPUT,
             Error::Conflict(_) => exit::CONFLICT,
+            Error::Interrupted(signal) => signal.exit_code(),
             _ => exit::FAILURE,
         }
     }
@@ -92,6 +97,7 @@ impl Error {
             Error::Storage(_) => "storage",
             Error::Parquet(_) | Error::Arrow(_) => "data",
             Error::Io { .. } => "io",
+            Error::Interrupted(_) => "interrupted",
             Error::Other(_) => "other",
         }
     }

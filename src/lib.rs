@@ -12,7 +12,8 @@
 //! * [`ddl`] — pure: a snapshot seen as an engine's table → SQL for each dialect.
 //! * [`manifest`] — the `ManifestStore` seam, its backends and the commit loop.
 //! * [`ops`] — one function per command, gluing the layers above together.
-//! * [`output`] and [`cli`] — the edges: flags, printing, exit codes.
+//! * [`output`] and [`cli`] — the edges: flags, printing, exit codes, signals.
+//! * [`stop`] — a signal's request that a run stop, seen by all of its tasks.
 
 pub mod cli;
 pub mod ddl;
@@ -23,6 +24,7 @@ pub mod model;
 pub mod ops;
 pub mod output;
 pub mod plan;
+pub mod stop;
 pub mod storage;
 
 pub use error::{Error, Result};

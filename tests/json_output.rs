@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-fn validate(run: &Run, schema: &str) {
+pub fn validate(run: &Run, schema: &str) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = repo.join(".venv/bin/python");
     assert!(

@@ -15,4 +15,5 @@ mod layouts;
 mod maintain;
 mod memory;
 mod s3;
+mod signals;
 mod terminal;

@@ -14,7 +14,8 @@ use std::path::PathBuf;
              deduplicated files and commit every rewrite atomically through a manifest.",
     after_help = "Exit codes: 0 success (also \"nothing to do\"), 1 unexpected failure, \
                   2 usage or invalid table definition, 3 bad input data refused, \
-                  4 verify found damage, 75 lost a commit race or conflicting run (retry later)."
+                  4 verify found damage, 75 lost a commit race or conflicting run (retry later), \
+                  130/143 compact stopped by SIGINT/SIGTERM (nothing committed, its files removed)."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -4,6 +4,7 @@
 mod args;
 pub mod generate;
 mod run;
+mod signals;
 
 pub use args::{Cli, GlobalArgs, OutputFormat};
 

@@ -2,7 +2,7 @@
 //! the operation, and handing the result to the printer.
 
 use super::args::{Cli, Command, SelectArgs};
-use super::generate;
+use super::{generate, signals};
 use crate::ddl::Mode;
 use crate::error::{Error, Result, exit};
 use crate::manifest;
@@ -13,6 +13,7 @@ use crate::ops::maintain::{self, VacuumOptions};
 use crate::ops::{Table, log};
 use crate::output::{Printer, text};
 use crate::plan::Selection;
+use crate::stop::Stop;
 
 pub async fn run(cli: Cli, printer: &Printer) -> Result<u8> {
     let manifest = cli.global.manifest.as_deref();
@@ -57,9 +58,11 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8> {
                 sort_buffer: args.sort_buffer,
                 spill_dir: args.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
                 on_bad: on_bad(&args.select),
+                stop: Stop::default(),
             };
             let progress = printer.progress();
-            let report = compact::compact(&table, &options, progress.as_ref()).await?;
+            let work = compact::compact(&table, &options, progress.as_ref());
+            let report = signals::stoppable(&options.stop, cli.global.quiet, work).await?;
             printer.document("compact", &report, |r| text::compact(r, printer.verbose()))?;
             Ok(exit::SUCCESS)
         }

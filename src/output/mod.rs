@@ -123,6 +123,9 @@ fn hint(error: &Error) -> Option<&'static str> {
             "another run committed first and nothing of this run is visible; run again later (exit code 75)"
         }
         Error::Definition { .. } => "the table definition keys are described in README.md",
+        Error::Interrupted(_) => {
+            "no source file was changed; the next run does this run's work from the start"
+        }
         _ => return None,
     })
 }

@@ -16,6 +16,7 @@ use crate::manifest::transaction::{self, Changes};
 use crate::model::schema::{encode_schema, merge_encoded};
 use crate::model::snapshot::{PartitionState, QuarantinedFile, SourceRecord};
 use crate::plan::{self, PartitionPlan, Plan, QuarantinedSource, Selection};
+use crate::stop::Stop;
 use crate::storage::counted::Requests;
 use arrow::datatypes::Schema;
 use futures::TryStreamExt;
@@ -41,6 +42,8 @@ pub struct CompactOptions {
     pub spill_dir: PathBuf,
     /// Stop at a source file that cannot be used, or quarantine it and go on.
     pub on_bad: OnBadInput,
+    /// A signal's request to stop: the run removes what it wrote and commits nothing.
+    pub stop: Stop,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -245,9 +248,14 @@ async fn attempt(
         report.partitions = plan.selected().map(planned_report).collect();
         return Ok(Attempt::Done(Box::new(report)));
     }
+    // planning wrote nothing: a stop asked for while it ran ends the run here
+    options.stop.check()?;
     let table_schema = inventory.schema.clone();
     let run = Arc::new(prepare(table, options, &inventory, &run_id)?);
-    let result = execute(table, options, &plan, &inventory, run.clone(), progress).await;
+    let result = execute(table, options, &plan, &inventory, run.clone(), progress)
+        .await
+        // asked after the last batch: stop before the commit, not after it
+        .and_then(|done| options.stop.check().map(|()| done));
     let written = run.written.lock().map(|w| w.clone()).unwrap_or_default();
     let unreadable = run
         .unreadable

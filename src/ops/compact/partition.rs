@@ -22,6 +22,7 @@ use crate::ops::Table;
 use crate::ops::inventory::Inventory;
 use crate::plan::PartitionPlan;
 use crate::plan::patch::{PART_PREFIX, is_delta};
+use crate::stop::Stop;
 use crate::storage::Location;
 use arrow::array::{RecordBatch, UInt32Array, UInt64Array};
 use arrow::compute::{concat_batches, take_record_batch};
@@ -88,6 +89,7 @@ pub(super) fn prepare(
         rules: Rules::new(&table.definition, &path_only)?,
         definition: table.definition.clone(),
         run_id: run_id.to_string(),
+        stop: options.stop.clone(),
         spill,
         merge_memory: Arc::new(Semaphore::new((merge_budget / 1024).max(1))),
         merge_share,
@@ -117,6 +119,8 @@ pub(super) struct Run {
     rules: Rules,
     definition: TableDefinition,
     run_id: String,
+    /// Checked at every batch read or written, so a signal stops the run in moments.
+    stop: Stop,
     pub(super) buckets: Buckets,
     pub(super) spill: Arc<SpillDir>,
     /// Memory for merging partitions, in KiB permits.
@@ -167,6 +171,20 @@ impl Run {
                     reason: reason.clone(),
                 });
         }
+    }
+
+    /// `batches`, ending in [`Error::Interrupted`] once a stop is requested.
+    fn stoppable<E>(
+        &self,
+        batches: impl Iterator<Item = std::result::Result<RecordBatch, E>>,
+    ) -> impl Iterator<Item = Result<RecordBatch>>
+    where
+        Error: From<E>,
+    {
+        batches.map(|batch| {
+            self.stop.check()?;
+            Ok(batch?)
+        })
     }
 
     /// In-memory bytes per row of the rows decoded so far.
@@ -259,6 +277,7 @@ async fn route_file(
     let mut next = 0usize;
     reader
         .read_each(None, |batch| {
+            run.stop.check()?;
             run.count_decoded(&batch);
             let positions = &minor[next..next + batch.num_rows()];
             next += batch.num_rows();
@@ -321,6 +340,7 @@ async fn read_again(
         let opened = read::open_prefetched(&run.source, &file.path, file.size, fetched).await?;
         opened
             .read_each(None, |batch| {
+                run.stop.check()?;
                 let first = offset;
                 offset += batch.num_rows() as u64;
                 for (to, rows) in run.router.route(&batch, &file.path)? {
@@ -518,14 +538,14 @@ pub(super) async fn rewrite_partition(
             let folded = fold(current, &new, dedup, &run.rules.sort_by)?;
             drop(new);
             let (rows, duplicates) = (folded.rows, folded.duplicates_removed);
-            let chunks = folded.chunks(WRITE_CHUNK_ROWS).map(|c| Ok(c?));
+            let chunks = run.stoppable(folded.chunks(WRITE_CHUNK_ROWS));
             let files = write_sorted(request, &run.data_schema, rows, chunks).await?;
             (files, rows, duplicates)
         } else {
             current.extend(new);
             let sorted = sort_batches(current, dedup, &run.rules.sort_by)?;
             let (rows, duplicates) = (sorted.rows(), sorted.duplicates_removed);
-            let chunks = sorted.chunks(WRITE_CHUNK_ROWS).map(|c| Ok(c?));
+            let chunks = run.stoppable(sorted.chunks(WRITE_CHUNK_ROWS));
             let files = write_sorted(request, &run.data_schema, rows, chunks).await?;
             (files, rows, duplicates)
         }
@@ -553,7 +573,8 @@ pub(super) async fn rewrite_partition(
         }
         let runs = builder.finish()?;
         let (rows, duplicates) = (runs.rows, runs.duplicates_removed);
-        let files = write_sorted(request, &run.data_schema, rows, runs.merge()?).await?;
+        let merged = run.stoppable(runs.merge()?);
+        let files = write_sorted(request, &run.data_schema, rows, merged).await?;
         (files, rows, duplicates)
     };
 
@@ -612,6 +633,7 @@ async fn read_current(
     let mut next_row = 0u64;
     opened
         .read_each(None, |batch| {
+            run.stop.check()?;
             let conformed = conform_batch(&batch, &run.data_schema)?;
             let numbered = add_delivery(
                 &conformed,

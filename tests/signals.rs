@@ -1,0 +1,167 @@
+//! A compaction stopped by SIGTERM (a scheduler's timeout) or SIGINT (Ctrl-C) removes
+//! its spill folder and the files it wrote, commits nothing, and exits 128 + the
+//! signal's number; the next run does the whole job.
+
+use crate::json_output::validate;
+use crate::support::check::check_lake;
+use crate::support::lakegen::{Lake, Params};
+use crate::support::{Run, Workspace, laketidy, parquet_files, tree};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A lake big enough that a run under a 16 MiB limit spills for a while.
+fn spilling_lake(ws: &Workspace) -> Lake {
+    let lake = Lake::generate(Params {
+        rows: 200_000,
+        rows_per_file: 2_500,
+        ..Params::default()
+    });
+    lake.write(&ws.raw, 0..lake.params.hours);
+    lake
+}
+
+fn start_compaction(ws: &Workspace, spill: &Path, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_laketidy"))
+        .args([
+            "compact",
+            ws.def(),
+            "--memory-limit",
+            "16MiB",
+            "--jobs",
+            "2",
+        ])
+        .args(extra)
+        .arg("--spill-dir")
+        .arg(spill)
+        .env_remove("LAKETIDY_MANIFEST")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start laketidy")
+}
+
+/// Waits until `ready` holds, failing the test if the run ends first.
+fn wait_until(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before {what}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "never {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn send(child: &Child, signal: &str) {
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill {signal}");
+}
+
+/// Files below `dir`, recursively.
+fn files_below(dir: &Path) -> Vec<String> {
+    tree(dir)
+        .into_keys()
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+/// After a stopped run: the exit code and message, no spill file, no commit, nothing
+/// but the manifest under the target, every source file as it was; then a run without
+/// a signal compacts the whole lake.
+fn assert_stopped_cleanly(
+    ws: &Workspace,
+    lake: &Lake,
+    spill: &Path,
+    sources_before: &std::collections::BTreeMap<std::path::PathBuf, (u64, std::time::SystemTime)>,
+    child: Child,
+    signal: &str,
+    code: i32,
+) -> Run {
+    let out = child.wait_with_output().unwrap();
+    let stopped = Run {
+        // `None` if the signal killed the process instead of stopping the run
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_eq!(stopped.code, code, "{}", stopped.stderr);
+    assert!(
+        (stopped.stderr).contains(&format!("stopped by {signal}: nothing was committed")),
+        "{}",
+        stopped.stderr
+    );
+    assert_eq!(
+        files_below(spill),
+        Vec::<String>::new(),
+        "the spill folder is gone"
+    );
+    assert_eq!(ws.versions(), 0, "nothing committed");
+    let manifest = ws.lake.join("_laketidy");
+    let left: Vec<_> = files_below(&ws.lake)
+        .into_iter()
+        .filter(|f| !Path::new(f).starts_with(&manifest))
+        .collect();
+    assert_eq!(left, Vec::<String>::new(), "no data file is left behind");
+    assert_eq!(&tree(&ws.raw), sources_before, "no source file touched");
+
+    let again = laketidy(&["compact", ws.def()]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    check_lake(&ws.live_files(), lake, &lake.expected(lake.params.hours));
+    stopped
+}
+
+#[test]
+fn sigterm_while_spilling_removes_the_spill_folder_and_commits_nothing() {
+    let ws = Workspace::new("1MiB");
+    let lake = spilling_lake(&ws);
+    let sources = tree(&ws.raw);
+    let spill = tempfile::tempdir().unwrap();
+    let mut child = start_compaction(&ws, spill.path(), &[]);
+    wait_until(&mut child, "it spilled", || {
+        files_below(spill.path())
+            .iter()
+            .any(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 0))
+    });
+    // schedulers may send SIGTERM more than once: the second does not cut the cleanup short
+    send(&child, "-TERM");
+    send(&child, "-TERM");
+    // routing spills before any partition is written, and a stopped run writes none
+    while child.try_wait().unwrap().is_none() {
+        let written = parquet_files(&ws.lake);
+        assert!(written.is_empty(), "wrote after the signal: {written:?}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let stopped = assert_stopped_cleanly(&ws, &lake, spill.path(), &sources, child, "SIGTERM", 143);
+    assert!(
+        stopped.stderr.contains("SIGTERM: stopping"),
+        "the signal is acknowledged at once: {}",
+        stopped.stderr
+    );
+}
+
+#[test]
+fn sigint_while_writing_removes_the_files_written_and_commits_nothing() {
+    let ws = Workspace::new("1MiB");
+    let lake = spilling_lake(&ws);
+    let sources = tree(&ws.raw);
+    let spill = tempfile::tempdir().unwrap();
+    let mut child = start_compaction(&ws, spill.path(), &["--output", "json", "-q"]);
+    wait_until(&mut child, "it wrote a data file", || {
+        !parquet_files(&ws.lake).is_empty()
+    });
+    send(&child, "-INT");
+    let stopped = assert_stopped_cleanly(&ws, &lake, spill.path(), &sources, child, "SIGINT", 130);
+    validate(&stopped, "error");
+    let error = &stopped.json()["error"];
+    assert_eq!(error["kind"], "interrupted", "{error}");
+    assert_eq!(error["exit_code"], 130, "{error}");
+    assert!(
+        !stopped.stderr.contains("stopping"),
+        "-q keeps the notice quiet: {}",
+        stopped.stderr
+    );
+}
