@@ -63,21 +63,40 @@ struct OpenFile {
 
 /// Writes sorted batches (`total_rows` rows in all, the delivery column dropped) as
 /// files close to the target size, each file taking an even share of what is left.
+/// After a failure (a stop, a bad batch) the file being written is aborted: the files
+/// already finished are the caller's to remove, but an upload that went multipart is
+/// listed nowhere and would stay on S3, billed, until `vacuum` found it.
 pub async fn write_sorted(
     request: WriteRequest<'_>,
     schema: &SchemaRef,
     total_rows: u64,
     batches: impl Iterator<Item = Result<RecordBatch>>,
 ) -> Result<Vec<DataFile>> {
+    let mut open = None;
+    let written = write_files(request, schema, total_rows, batches, &mut open).await;
+    if written.is_err()
+        && let Some(file) = open.take()
+    {
+        abort(file.writer).await;
+    }
+    written
+}
+
+async fn write_files(
+    request: WriteRequest<'_>,
+    schema: &SchemaRef,
+    total_rows: u64,
+    batches: impl Iterator<Item = Result<RecordBatch>>,
+    open: &mut Option<OpenFile>,
+) -> Result<Vec<DataFile>> {
     let props = writer_properties(schema, &request);
     let mut files = Vec::new();
     let mut done_rows = 0u64;
     let mut bytes_per_row = request.sizing.bytes_per_row.max(1.0);
-    let mut open: Option<OpenFile> = None;
     for batch in batches {
         let mut batch = without_delivery(&batch?);
         while batch.num_rows() > 0 {
-            let file = match &mut open {
+            let file = match &mut *open {
                 Some(f) => f,
                 slot => {
                     let remaining = total_rows.saturating_sub(done_rows).max(1);
@@ -121,7 +140,7 @@ pub async fn write_sorted(
             }
         }
     }
-    if let Some(last) = open {
+    if let Some(last) = open.take() {
         files.push(finish(last, request.sort_by).await?);
     }
     Ok(files)
@@ -129,7 +148,10 @@ pub async fn write_sorted(
 
 async fn finish(file: OpenFile, sort_by: &[String]) -> Result<DataFile> {
     let mut writer = file.writer;
-    writer.finish().await?;
+    if let Err(error) = writer.finish().await {
+        abort(writer).await;
+        return Err(error.into());
+    }
     Ok(DataFile {
         path: file.relative,
         bytes: writer.bytes_written() as u64,
@@ -140,6 +162,12 @@ async fn finish(file: OpenFile, sort_by: &[String]) -> Result<DataFile> {
             .as_ref()
             .and_then(|r| sort_values(r, sort_by, 0)),
     })
+}
+
+/// Ends an unfinished file's upload. Its own failure is not the run's error: the
+/// upload is then left for `vacuum` to abort.
+async fn abort(writer: AsyncArrowWriter<BufWriter>) {
+    let _ = writer.into_inner().abort().await;
 }
 
 /// Bytes an upload buffers before it goes multipart, and the size of each part: S3's
@@ -254,6 +282,43 @@ mod tests {
     use parquet::arrow::ArrowWriter;
     use parquet::file::metadata::{ParquetMetaDataOptions, ParquetMetaDataReader};
     use std::sync::Arc;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_that_fails_after_its_upload_went_multipart_aborts_the_upload() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = Location::open(&url::Url::from_directory_path(dir.path()).unwrap()).unwrap();
+        // one row group of 8 MiB, stored plain: more than a part, so it goes multipart
+        let rows = MAX_ROW_GROUP_ROWS;
+        let payload = StringArray::from_iter_values((0..rows).map(|i| format!("{i:0>512}")));
+        let batch =
+            RecordBatch::try_from_iter([("payload", Arc::new(payload) as ArrayRef)]).unwrap();
+        let request = WriteRequest {
+            target: &target,
+            folder: "run-stopped".into(),
+            compression: Compression::UNCOMPRESSED,
+            sort_by: &[],
+            plain_columns: vec![ColumnPath::from("payload")],
+            sizing: FileSizing {
+                target_file_size: 1 << 30,
+                bytes_per_row: 512.0,
+            },
+            name_prefix: "part",
+            first_number: 0,
+        };
+        let stopped = Err(crate::Error::Interrupted(crate::stop::Signal::Terminate));
+        let batches = [Ok(batch.clone()), Ok(batch.clone()), stopped].into_iter();
+        let error = write_sorted(request, &batch.schema(), 3 * rows as u64, batches)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, crate::Error::Interrupted(_)), "{error}");
+        let requests = target.requests.snapshot();
+        assert!(requests.put >= 1, "a part was uploaded: {requests:?}");
+        assert_eq!(requests.delete, 1, "the upload was aborted: {requests:?}");
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("run-stopped"))
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "nothing of the file is left: {left:?}");
+    }
 
     #[test]
     fn columns_written_plain_or_whose_dictionary_fell_back_are_named() {
