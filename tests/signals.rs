@@ -165,3 +165,58 @@ fn sigint_while_writing_removes_the_files_written_and_commits_nothing() {
         stopped.stderr
     );
 }
+
+#[test]
+fn the_airflow_dags_task_timeout_lets_laketidy_remove_what_it_wrote() {
+    let ws = Workspace::new("1MiB");
+    spilling_lake(&ws);
+    let sources = tree(&ws.raw);
+    let spill = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = repo.join(".venv/bin/python");
+    assert!(python.exists(), "run scripts/test.sh, which creates .venv");
+    let args = serde_json::json!([
+        "compact",
+        "{table}",
+        "--memory-limit",
+        "16MiB",
+        "--jobs",
+        "2",
+        "--spill-dir",
+        spill.path(),
+    ]);
+    let mut task = Command::new(python)
+        .arg(repo.join("tests/scheduler/run_dag_task.py"))
+        .arg(repo.join("examples/airflow/laketidy_dag.py"))
+        .arg(args.to_string())
+        .env("LAKETIDY_BIN", env!("CARGO_BIN_EXE_laketidy"))
+        .env("LAKETIDY_TABLE", ws.def())
+        .env_remove("LAKETIDY_MANIFEST")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the DAG's task");
+    wait_until(&mut task, "laketidy spilled", || {
+        files_below(spill.path())
+            .iter()
+            .any(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 0))
+    });
+    send(&task, "-USR1");
+    let out = task.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("timed out"), "{stdout}");
+    assert!(
+        stdout.contains("laketidy stopped with exit code 143"),
+        "SIGTERM, not SIGKILL: {stdout}"
+    );
+    assert_eq!(
+        files_below(spill.path()),
+        Vec::<String>::new(),
+        "the spill folder is gone"
+    );
+    assert_eq!(ws.versions(), 0, "nothing committed");
+    assert!(parquet_files(&ws.lake).is_empty(), "no data file is left");
+    assert_eq!(tree(&ws.raw), sources, "no source file touched");
+}

@@ -8,6 +8,8 @@ Retries follow laketidy's exit codes (see README.md):
   3   bad input data refused (nothing was committed)     -> fails at once: fix or quarantine the file
   4   verify found damage                                -> fails at once: page someone
   1   unexpected failure (storage, network)              -> retried
+  143 stopped by the task's execution_timeout (SIGTERM): nothing was committed and
+      its files were removed                             -> retried
 
 Set LAKETIDY_TABLE to the table definition file and LAKETIDY_MANIFEST to the
 manifest (dynamodb://TABLE for S3 lakes); credentials come from the worker's
@@ -39,21 +41,35 @@ TASKS = {
 }
 
 RETRY_LATER = 75
+# Once a task times out, laketidy gets this long to remove the files it wrote.
+STOP_GRACE_S = 60
 DO_NOT_RETRY = {2: "usage error or invalid table definition", 3: "bad input data refused", 4: "verify found damage"}
 
 
 def run_laketidy(args):
     """Runs one laketidy command; returns its JSON document, or raises what Airflow should do."""
     argv = [LAKETIDY, *[a.format(table=TABLE) for a in args]]
-    done = subprocess.run(argv, capture_output=True, text=True)
-    print(done.stderr)
-    if done.returncode == 0:
-        return json.loads(done.stdout)
-    if done.returncode in DO_NOT_RETRY:
-        raise AirflowFailException(f"{' '.join(argv)}: {DO_NOT_RETRY[done.returncode]}:\n{done.stdout}")
-    if done.returncode == RETRY_LATER:
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            stdout, stderr = proc.communicate()
+        except BaseException:
+            # The task's timeout raises here. subprocess.run would SIGKILL laketidy and
+            # leave its spill folder and uncommitted files; SIGTERM lets it remove them.
+            proc.terminate()
+            try:
+                proc.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            print(f"laketidy stopped with exit code {proc.returncode}")
+            raise
+    print(stderr)
+    if proc.returncode == 0:
+        return json.loads(stdout)
+    if proc.returncode in DO_NOT_RETRY:
+        raise AirflowFailException(f"{' '.join(argv)}: {DO_NOT_RETRY[proc.returncode]}:\n{stdout}")
+    if proc.returncode == RETRY_LATER:
         raise AirflowException(f"{' '.join(argv)}: another run committed first; retrying later")
-    raise AirflowException(f"{' '.join(argv)} failed with exit code {done.returncode}:\n{done.stdout}")
+    raise AirflowException(f"{' '.join(argv)} failed with exit code {proc.returncode}:\n{stdout}")
 
 
 with DAG(
@@ -67,6 +83,8 @@ with DAG(
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=15),
+        # an hourly job still running after 45 minutes is stopped (and cleans up)
+        "execution_timeout": timedelta(minutes=45),
     },
 ) as dag:
     tasks = {
