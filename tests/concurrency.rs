@@ -3,27 +3,7 @@
 
 use crate::support::check::check_lake;
 use crate::support::lakegen::{Lake, Params};
-use crate::support::{Run, Workspace, parquet_files};
-use std::process::{Command, Stdio};
-
-fn spawn(args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_laketidy"))
-        .args(args)
-        .env_remove("LAKETIDY_MANIFEST")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn laketidy")
-}
-
-fn finish(child: std::process::Child) -> Run {
-    let out = child.wait_with_output().expect("wait");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use crate::support::{Workspace, finish, parquet_files, spawn_laketidy as spawn};
 
 #[test]
 fn runs_on_the_same_partitions_never_both_commit() {

@@ -2,6 +2,7 @@
 //! command it runs is accepted by the binary and succeeds; the cron lines and the CI
 //! smoke check run.
 
+use crate::support::venv_python;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -27,22 +28,16 @@ fn fixture() -> (tempfile::TempDir, PathBuf) {
     (dir, definition)
 }
 
-fn python() -> PathBuf {
-    let python = repo().join(".venv/bin/python");
-    assert!(python.exists(), "run scripts/test.sh, which creates .venv");
-    python
-}
-
 #[test]
 fn the_airflow_dag_compiles_and_its_commands_succeed() {
     let dag = repo().join("examples/airflow/laketidy_dag.py");
-    let compiled = Command::new(python())
+    let compiled = Command::new(venv_python())
         .args(["-m", "py_compile"])
         .arg(&dag)
         .status()
         .unwrap();
     assert!(compiled.success(), "the DAG does not compile");
-    let extract = Command::new(python())
+    let extract = Command::new(venv_python())
         .args([
             "-c",
             "import ast, json, sys\n\

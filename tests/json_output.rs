@@ -3,20 +3,14 @@
 //! validator).
 
 use crate::support::lakegen::{Lake, Params};
-use crate::support::{Run, Workspace, laketidy};
+use crate::support::{Run, Workspace, laketidy, venv_python};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 pub fn validate(run: &Run, schema: &str) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = repo.join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/test.sh, which creates the venv",
-        python.display()
-    );
-    let mut child = Command::new(python)
+    let mut child = Command::new(venv_python())
         .args([
             "-c",
             "import json, sys, jsonschema\n\

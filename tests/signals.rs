@@ -5,7 +5,9 @@
 use crate::json_output::validate;
 use crate::support::check::check_lake;
 use crate::support::lakegen::{Lake, Params};
-use crate::support::{Run, Workspace, laketidy, parquet_files, tree};
+use crate::support::{
+    Run, Tree, Workspace, finish, laketidy, parquet_files, spawn_laketidy, tree, venv_python,
+};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,23 +24,18 @@ fn spilling_lake(ws: &Workspace) -> Lake {
 }
 
 fn start_compaction(ws: &Workspace, spill: &Path, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_laketidy"))
-        .args([
-            "compact",
-            ws.def(),
-            "--memory-limit",
-            "16MiB",
-            "--jobs",
-            "2",
-        ])
-        .args(extra)
-        .arg("--spill-dir")
-        .arg(spill)
-        .env_remove("LAKETIDY_MANIFEST")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start laketidy")
+    let spill = spill.to_str().unwrap();
+    let mut args = vec![
+        "compact",
+        ws.def(),
+        "--memory-limit",
+        "16MiB",
+        "--jobs",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    args.extend(["--spill-dir", spill]);
+    spawn_laketidy(&args)
 }
 
 /// Waits until `ready` holds, failing the test if the run ends first.
@@ -69,31 +66,16 @@ fn files_below(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// After a stopped run: the exit code and message, no spill file, no commit, nothing
-/// but the manifest under the target, every source file as it was; then a run without
-/// a signal compacts the whole lake.
-fn assert_stopped_cleanly(
-    ws: &Workspace,
-    lake: &Lake,
-    spill: &Path,
-    sources_before: &std::collections::BTreeMap<std::path::PathBuf, (u64, std::time::SystemTime)>,
-    child: Child,
-    signal: &str,
-    code: i32,
-) -> Run {
-    let out = child.wait_with_output().unwrap();
-    let stopped = Run {
-        // `None` if the signal killed the process instead of stopping the run
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert_eq!(stopped.code, code, "{}", stopped.stderr);
-    assert!(
-        (stopped.stderr).contains(&format!("stopped by {signal}: nothing was committed")),
-        "{}",
-        stopped.stderr
-    );
+/// Whether a spill file with bytes in it exists below `spill`.
+fn has_spilled(spill: &Path) -> bool {
+    files_below(spill)
+        .iter()
+        .any(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 0))
+}
+
+/// What a stopped run leaves: no spill file, no commit, nothing but the manifest
+/// under the target, every source file as it was.
+fn assert_nothing_left(ws: &Workspace, spill: &Path, sources_before: &Tree) {
     assert_eq!(
         files_below(spill),
         Vec::<String>::new(),
@@ -107,6 +89,28 @@ fn assert_stopped_cleanly(
         .collect();
     assert_eq!(left, Vec::<String>::new(), "no data file is left behind");
     assert_eq!(&tree(&ws.raw), sources_before, "no source file touched");
+}
+
+/// After a run stopped by `signal`: its exit code and message, nothing left behind
+/// ([`assert_nothing_left`]); then a run without a signal compacts the whole lake.
+fn assert_stopped_cleanly(
+    ws: &Workspace,
+    lake: &Lake,
+    spill: &Path,
+    sources_before: &Tree,
+    child: Child,
+    signal: &str,
+    code: i32,
+) -> Run {
+    // code -1 if the signal killed the process instead of stopping the run
+    let stopped = finish(child);
+    assert_eq!(stopped.code, code, "{}", stopped.stderr);
+    assert!(
+        (stopped.stderr).contains(&format!("stopped by {signal}: nothing was committed")),
+        "{}",
+        stopped.stderr
+    );
+    assert_nothing_left(ws, spill, sources_before);
 
     let again = laketidy(&["compact", ws.def()]);
     assert_eq!(again.code, 0, "{}", again.stderr);
@@ -121,11 +125,7 @@ fn sigterm_while_spilling_removes_the_spill_folder_and_commits_nothing() {
     let sources = tree(&ws.raw);
     let spill = tempfile::tempdir().unwrap();
     let mut child = start_compaction(&ws, spill.path(), &[]);
-    wait_until(&mut child, "it spilled", || {
-        files_below(spill.path())
-            .iter()
-            .any(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 0))
-    });
+    wait_until(&mut child, "it spilled", || has_spilled(spill.path()));
     // schedulers may send SIGTERM more than once: the second does not cut the cleanup short
     send(&child, "-TERM");
     send(&child, "-TERM");
@@ -173,8 +173,6 @@ fn the_airflow_dags_task_timeout_lets_laketidy_remove_what_it_wrote() {
     let sources = tree(&ws.raw);
     let spill = tempfile::tempdir().unwrap();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = repo.join(".venv/bin/python");
-    assert!(python.exists(), "run scripts/test.sh, which creates .venv");
     let args = serde_json::json!([
         "compact",
         "{table}",
@@ -185,7 +183,7 @@ fn the_airflow_dags_task_timeout_lets_laketidy_remove_what_it_wrote() {
         "--spill-dir",
         spill.path(),
     ]);
-    let mut task = Command::new(python)
+    let mut task = Command::new(venv_python())
         .arg(repo.join("tests/scheduler/run_dag_task.py"))
         .arg(repo.join("examples/airflow/laketidy_dag.py"))
         .arg(args.to_string())
@@ -196,11 +194,7 @@ fn the_airflow_dags_task_timeout_lets_laketidy_remove_what_it_wrote() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the DAG's task");
-    wait_until(&mut task, "laketidy spilled", || {
-        files_below(spill.path())
-            .iter()
-            .any(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 0))
-    });
+    wait_until(&mut task, "laketidy spilled", || has_spilled(spill.path()));
     send(&task, "-USR1");
     let out = task.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -211,12 +205,5 @@ fn the_airflow_dags_task_timeout_lets_laketidy_remove_what_it_wrote() {
         stdout.contains("laketidy stopped with exit code 143"),
         "SIGTERM, not SIGKILL: {stdout}"
     );
-    assert_eq!(
-        files_below(spill.path()),
-        Vec::<String>::new(),
-        "the spill folder is gone"
-    );
-    assert_eq!(ws.versions(), 0, "nothing committed");
-    assert!(parquet_files(&ws.lake).is_empty(), "no data file is left");
-    assert_eq!(tree(&ws.raw), sources, "no source file touched");
+    assert_nothing_left(&ws, spill.path(), &sources);
 }

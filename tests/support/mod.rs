@@ -7,7 +7,7 @@ pub mod lakegen;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 pub struct Run {
     pub code: i32,
@@ -48,13 +48,27 @@ pub fn venv_python() -> PathBuf {
 
 /// Runs the laketidy binary with no manifest from the environment.
 pub fn laketidy(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_laketidy"))
+    finish(spawn_laketidy(args))
+}
+
+/// Starts the laketidy binary as [`laketidy`] runs it, for tests that act while it
+/// runs (a second run, a signal); [`finish`] waits for it.
+pub fn spawn_laketidy(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_laketidy"))
         .args(args)
         .env_remove("LAKETIDY_MANIFEST")
         .env_remove("LAKETIDY_MEMORY_LIMIT")
         .env_remove("LAKETIDY_SPILL_DIR")
-        .output()
-        .expect("run laketidy");
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run laketidy")
+}
+
+/// Waits for a started laketidy; a process that a signal killed has code -1.
+pub fn finish(child: Child) -> Run {
+    let out = child.wait_with_output().expect("wait for laketidy");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -158,8 +172,11 @@ impl Workspace {
     }
 }
 
+/// Files by path, with their size and modification time.
+pub type Tree = BTreeMap<PathBuf, (u64, std::time::SystemTime)>;
+
 /// Every file below `dir` with its size and modification time, to show nothing changed.
-pub fn tree(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)> {
+pub fn tree(dir: &Path) -> Tree {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -167,7 +184,10 @@ pub fn tree(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)> {
             continue;
         };
         for entry in entries.flatten() {
-            let meta = entry.metadata().unwrap();
+            // a file a running laketidy renames or removes between the two calls
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
             if meta.is_dir() {
                 stack.push(entry.path());
             } else {
