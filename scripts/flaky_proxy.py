@@ -7,10 +7,14 @@ S3: 503 SlowDown), so tests can show that laketidy's clients back off and retry.
 
 With REQUEST_LOG, one line per request is appended to it: METHOD PATH COPY, where
 COPY is 1 for an S3 CopyObject/UploadPartCopy (a PUT with x-amz-copy-source).
+With FLAKY_PROXY_DELAY=SECONDS in the environment, each request waits that long
+after it is logged, as over a slow link (requests still overlap).
 """
 import itertools
 import sys
+import os
 import threading
+import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +24,7 @@ EVERY = int(sys.argv[3])
 COUNTER = itertools.count(1)
 LOCK = threading.Lock()
 REQUEST_LOG = sys.argv[4] if len(sys.argv) > 4 else None
+DELAY = float(os.environ.get("FLAKY_PROXY_DELAY", "0"))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -48,6 +53,7 @@ class Handler(BaseHTTPRequestHandler):
             copy = int("x-amz-copy-source" in {k.lower() for k in self.headers.keys()})
             with LOCK, open(REQUEST_LOG, "a") as log:
                 log.write(f"{self.command} {self.path} {copy}\n")
+        time.sleep(DELAY)
         with LOCK:
             n = next(COUNTER)
         if n % EVERY == 0:

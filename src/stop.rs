@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use tokio::sync::Notify;
 
 /// The signals that ask a run to stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,19 +59,49 @@ impl fmt::Display for Signal {
 /// A request to stop, shared by everything a run does. The first signal is the one
 /// reported; checking costs one atomic load, so tasks check at every batch.
 #[derive(Clone, Debug, Default)]
-pub struct Stop(Arc<AtomicU8>);
+pub struct Stop(Arc<Shared>);
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// 0 until a signal asks to stop, then that signal's code.
+    signal: AtomicU8,
+    /// Wakes the steps that wait for a request rather than check for one.
+    requested: Notify,
+}
 
 impl Stop {
     /// Asks the run to stop; returns whether this is the first request.
     pub fn request(&self, signal: Signal) -> bool {
-        self.0
+        let first = self
+            .0
+            .signal
             .compare_exchange(0, signal.code(), Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
+            .is_ok();
+        if first {
+            self.0.requested.notify_waiters();
+        }
+        first
     }
 
     /// The signal that asked the run to stop, if one did.
     pub fn requested(&self) -> Option<Signal> {
-        Signal::from_code(self.0.load(Ordering::Relaxed))
+        Signal::from_code(self.0.signal.load(Ordering::SeqCst))
+    }
+
+    /// Resolves with the signal once a stop is requested. For a step that writes
+    /// nothing, such as planning: it can be dropped at once instead of checked at
+    /// its end, which on a large S3 table may be minutes of listing and footers.
+    pub async fn wait(&self) -> Signal {
+        loop {
+            let notified = self.0.requested.notified();
+            tokio::pin!(notified);
+            // registered before looking, so a request between the two still wakes it
+            notified.as_mut().enable();
+            if let Some(signal) = self.requested() {
+                return signal;
+            }
+            notified.await;
+        }
     }
 
     /// `Err(Error::Interrupted)` once a stop was requested.
@@ -100,5 +131,27 @@ mod tests {
         let error = seen_by_a_task.check().unwrap_err();
         assert!(matches!(error, Error::Interrupted(Signal::Terminate)));
         assert_eq!(error.exit_code(), 143);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_step_wakes_at_the_request_and_a_later_one_sees_it_at_once() {
+        let stop = Stop::default();
+        let waiting = tokio::spawn({
+            let stop = stop.clone();
+            async move { stop.wait().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "nothing was requested yet");
+        stop.request(Signal::Interrupt);
+        let woken = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("the request wakes the waiting step")
+            .unwrap();
+        assert_eq!(woken, Signal::Interrupt);
+        assert_eq!(
+            stop.wait().await,
+            Signal::Interrupt,
+            "a step that waits after the request"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::support::check::check_lake;
 use crate::support::lakegen::{Lake, Params};
-use crate::support::{Run, laketidy};
+use crate::support::{Run, finish, laketidy, laketidy_command, send, venv_python, wait_until};
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as StorePath;
@@ -377,18 +377,23 @@ struct Proxy {
 
 impl Proxy {
     fn start(every: u64, log: &Path) -> Proxy {
+        Proxy::start_slow(every, log, 0.0)
+    }
+
+    /// A proxy that also holds each request `delay` seconds, as a slow link would.
+    fn start_slow(every: u64, log: &Path, delay: f64) -> Proxy {
         let port = {
             let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             socket.local_addr().unwrap().port()
         };
-        let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/flaky_proxy.py");
-        let child = std::process::Command::new(python)
+        let child = std::process::Command::new(venv_python())
             .arg(script)
             .arg(port.to_string())
             .arg(moto())
             .arg(every.to_string())
             .arg(log)
+            .env("FLAKY_PROXY_DELAY", delay.to_string())
             .spawn()
             .unwrap();
         for _ in 0..100 {
@@ -400,22 +405,21 @@ impl Proxy {
         Proxy { port, child }
     }
 
-    /// Runs laketidy with S3 and DynamoDB behind the proxy.
-    fn run(&self, args: &[&str], manifest: &str) -> Run {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_laketidy"))
-            .args(args)
+    /// Starts laketidy with S3 and DynamoDB behind the proxy.
+    fn spawn(&self, args: &[&str], manifest: &str) -> std::process::Child {
+        laketidy_command(args)
             .args(["--manifest", manifest])
             .env(
                 "AWS_ENDPOINT_URL",
                 format!("http://127.0.0.1:{}", self.port),
             )
-            .output()
-            .unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .spawn()
+            .unwrap()
+    }
+
+    /// Runs laketidy with S3 and DynamoDB behind the proxy.
+    fn run(&self, args: &[&str], manifest: &str) -> Run {
+        finish(self.spawn(args, manifest))
     }
 }
 
@@ -424,6 +428,47 @@ impl Drop for Proxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// SIGTERM while a slow S3 source is planned (its listing and footers, over a link
+/// that holds each request 0.3 s) stops the run at once: planning writes nothing, so
+/// it is dropped rather than finished, and no request follows the signal.
+#[test]
+fn sigterm_while_planning_a_slow_s3_source_stops_at_once() {
+    let t = s3_table(6_000); // 40 source files, planned 4 at a time on 2 cores
+    let manifest = format!("dynamodb://laketidy-{}", t.id);
+    laketidy(&["init", "--manifest", &manifest]).ok();
+    let log = t.local.join("requests.log");
+    let proxy = Proxy::start_slow(u64::from(u32::MAX), &log, 0.3);
+    let requests = || std::fs::read_to_string(&log).unwrap_or_default();
+    let footer = format!("GET /laketidy-raw/{}/", t.id);
+    let mut child = proxy.spawn(&["compact", &t.definition], &manifest);
+    wait_until(&mut child, "planning read footers", || {
+        requests()
+            .lines()
+            .filter(|l| l.starts_with(&footer))
+            .count()
+            >= 4
+    });
+    send(&child, "-TERM");
+    let at_signal = requests().lines().count();
+    let stopped = finish(child);
+    drop(proxy);
+    let seen = requests();
+    let after: Vec<&str> = seen.lines().skip(at_signal).collect();
+    assert_eq!(stopped.code, 143, "{}", stopped.stderr);
+    assert!(
+        stopped
+            .stderr
+            .contains("stopped by SIGTERM: nothing was committed"),
+        "{}",
+        stopped.stderr
+    );
+    // a request sent just before the signal may be logged just after it; finishing
+    // planning would have read the other ~36 footers
+    assert!(after.len() <= 4, "requests after the signal: {after:?}");
+    assert!(!seen.contains("PUT "), "nothing uploaded: {seen}");
+    assert!(keys_under(&bucket("laketidy-lake"), &t.id).is_empty());
 }
 
 /// Every 4th request to S3 and DynamoDB is throttled (503 SlowDown, 400

@@ -6,11 +6,12 @@ use crate::json_output::validate;
 use crate::support::check::check_lake;
 use crate::support::lakegen::{Lake, Params};
 use crate::support::{
-    Run, Tree, Workspace, finish, laketidy, parquet_files, spawn_laketidy, tree, venv_python,
+    Run, Tree, Workspace, finish, laketidy, parquet_files, send, spawn_laketidy, tree, venv_python,
+    wait_until,
 };
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A lake big enough that a run under a 16 MiB limit spills for a while.
 fn spilling_lake(ws: &Workspace) -> Lake {
@@ -36,26 +37,6 @@ fn start_compaction(ws: &Workspace, spill: &Path, extra: &[&str]) -> Child {
     args.extend_from_slice(extra);
     args.extend(["--spill-dir", spill]);
     spawn_laketidy(&args)
-}
-
-/// Waits until `ready` holds, failing the test if the run ends first.
-fn wait_until(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !ready() {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("the run ended ({status}) before {what}");
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "never {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn send(child: &Child, signal: &str) {
-    let sent = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(sent.success(), "kill {signal}");
 }
 
 /// Files below `dir`, recursively.

@@ -8,6 +8,7 @@ pub mod lakegen;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub struct Run {
     pub code: i32,
@@ -51,19 +52,46 @@ pub fn laketidy(args: &[&str]) -> Run {
     finish(spawn_laketidy(args))
 }
 
-/// Starts the laketidy binary as [`laketidy`] runs it, for tests that act while it
-/// runs (a second run, a signal); [`finish`] waits for it.
-pub fn spawn_laketidy(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_laketidy"))
+/// The laketidy binary with `args` as [`laketidy`] runs it: output captured, and
+/// none of the caller's own settings from the environment.
+pub fn laketidy_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_laketidy"));
+    command
         .args(args)
         .env_remove("LAKETIDY_MANIFEST")
         .env_remove("LAKETIDY_MEMORY_LIMIT")
         .env_remove("LAKETIDY_SPILL_DIR")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run laketidy")
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Starts laketidy, for tests that act while it runs (a second run, a signal);
+/// [`finish`] waits for it.
+pub fn spawn_laketidy(args: &[&str]) -> Child {
+    laketidy_command(args).spawn().expect("run laketidy")
+}
+
+/// Waits until `ready` holds, failing the test if the run ends first.
+pub fn wait_until(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before {what}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "never {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Sends `signal` (as `kill` takes it: -TERM, -INT) to a started laketidy.
+pub fn send(child: &Child, signal: &str) {
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill {signal}");
 }
 
 /// Waits for a started laketidy; a process that a signal killed has code -1.

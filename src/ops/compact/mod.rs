@@ -215,15 +215,19 @@ async fn attempt(
     progress: &dyn Progress,
 ) -> Result<Attempt> {
     let run_id = uuid::Uuid::now_v7().simple().to_string();
-    let (mut plan, inventory) = plan(
+    let planning = plan(
         table,
         &options.selection,
         options.jobs,
         options.on_bad,
         set_aside,
         progress,
-    )
-    .await?;
+    );
+    // planning writes nothing, so a stop asked for while it runs drops it at once
+    let (mut plan, inventory) = tokio::select! {
+        planned = planning => planned?,
+        signal = options.stop.wait() => return Err(Error::Interrupted(signal)),
+    };
     let skipped = plan.partitions.iter().filter(|p| !p.selected).count();
     let mut report = CompactReport {
         table: table.definition.name.clone(),
@@ -248,7 +252,7 @@ async fn attempt(
         report.partitions = plan.selected().map(planned_report).collect();
         return Ok(Attempt::Done(Box::new(report)));
     }
-    // planning wrote nothing: a stop asked for while it ran ends the run here
+    // a stop asked for as planning ended, or during a dry run's report, ends it here
     options.stop.check()?;
     let table_schema = inventory.schema.clone();
     let run = Arc::new(prepare(table, options, &inventory, &run_id)?);
