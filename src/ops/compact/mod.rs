@@ -252,7 +252,7 @@ async fn attempt(
         report.partitions = plan.selected().map(planned_report).collect();
         return Ok(Attempt::Done(Box::new(report)));
     }
-    // a stop asked for as planning ended, or during a dry run's report, ends it here
+    // a stop asked for just as planning ended (select! may take either) ends it here
     options.stop.check()?;
     let table_schema = inventory.schema.clone();
     let run = Arc::new(prepare(table, options, &inventory, &run_id)?);
