@@ -9,9 +9,7 @@ use parquet::arrow::ArrowWriter;
 
 #[test]
 fn compaction_of_a_raw_lake_is_correct() {
-    let ws = Workspace::new("48KiB");
-    let lake = Lake::generate(Params::default());
-    lake.write(&ws.raw, 0..lake.params.hours);
+    let (ws, lake) = Workspace::with_lake("48KiB", Params::default());
     let run = laketidy(&["compact", ws.def(), "--output", "json"]).ok();
     let report = run.json();
     assert_eq!(report["schema_version"], 1);
@@ -139,12 +137,13 @@ fn rerunning_a_finished_job_commits_nothing() {
 
 #[test]
 fn dry_run_and_partition_filter_consume_files_partly_and_lose_nothing() {
-    let ws = Workspace::new("128MiB");
-    let lake = Lake::generate(Params {
-        rows: 3_000,
-        ..Params::default()
-    });
-    lake.write(&ws.raw, 0..lake.params.hours);
+    let (ws, lake) = Workspace::with_lake(
+        "128MiB",
+        Params {
+            rows: 3_000,
+            ..Params::default()
+        },
+    );
     let dry = laketidy(&["compact", ws.def(), "--dry-run", "--output", "json"])
         .ok()
         .json();

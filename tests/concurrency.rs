@@ -2,18 +2,19 @@
 //! same partitions never both commit, and the loser leaves nothing behind.
 
 use crate::support::check::check_lake;
-use crate::support::lakegen::{Lake, Params};
+use crate::support::lakegen::Params;
 use crate::support::{Workspace, finish, parquet_files, spawn_laketidy as spawn};
 
 #[test]
 fn runs_on_the_same_partitions_never_both_commit() {
     for round in 0..3 {
-        let ws = Workspace::new("128MiB");
-        let lake = Lake::generate(Params {
-            seed: round,
-            ..Params::default()
-        });
-        lake.write(&ws.raw, 0..lake.params.hours);
+        let (ws, lake) = Workspace::with_lake(
+            "128MiB",
+            Params {
+                seed: round,
+                ..Params::default()
+            },
+        );
         let a = spawn(&["compact", ws.def(), "--output", "json"]);
         let b = spawn(&["compact", ws.def(), "--output", "json"]);
         let (a, b) = (finish(a), finish(b));
@@ -57,9 +58,7 @@ fn runs_on_the_same_partitions_never_both_commit() {
 
 #[test]
 fn shards_on_disjoint_partitions_both_commit() {
-    let ws = Workspace::new("128MiB");
-    let lake = Lake::generate(Params::default());
-    lake.write(&ws.raw, 0..lake.params.hours);
+    let (ws, lake) = Workspace::with_lake("128MiB", Params::default());
     let a = spawn(&["compact", ws.def(), "--shard", "0/2", "--output", "json"]);
     let b = spawn(&["compact", ws.def(), "--shard", "1/2", "--output", "json"]);
     let (a, b) = (finish(a).ok(), finish(b).ok());

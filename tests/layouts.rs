@@ -59,12 +59,13 @@ fn firehose_style_folders_route_by_event_time() {
 
 #[test]
 fn without_partition_by_the_source_partitions_are_kept_and_no_row_is_dropped() {
-    let ws = Workspace::new("128MiB");
-    let lake = Lake::generate(Params {
-        rows: 1_500,
-        ..Params::default()
-    });
-    lake.write(&ws.raw, 0..lake.params.hours);
+    let (ws, lake) = Workspace::with_lake(
+        "128MiB",
+        Params {
+            rows: 1_500,
+            ..Params::default()
+        },
+    );
     std::fs::write(
         &ws.definition,
         r#"{"name":"events","source":"raw","target":"lake"}"#,

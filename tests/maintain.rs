@@ -158,12 +158,13 @@ fn vacuum_keeps_what_retained_snapshots_need_and_deletes_the_rest() {
 
 #[test]
 fn vacuum_sources_deletes_only_fully_consumed_source_files() {
-    let ws = Workspace::new("128MiB");
-    let lake = Lake::generate(Params {
-        rows: 2_000,
-        ..Params::default()
-    });
-    lake.write(&ws.raw, 0..lake.params.hours);
+    let (ws, _) = Workspace::with_lake(
+        "128MiB",
+        Params {
+            rows: 2_000,
+            ..Params::default()
+        },
+    );
     laketidy(&[
         "compact",
         ws.def(),

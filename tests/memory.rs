@@ -152,13 +152,14 @@ fn a_small_sort_buffer_sorts_on_disk_under_a_roomy_limit_and_writes_the_same_lak
 
 #[test]
 fn a_run_that_fails_after_spilling_leaves_no_spill_files_and_commits_nothing() {
-    let ws = Workspace::new("1MiB");
-    let lake = Lake::generate(Params {
-        rows: 60_000,
-        rows_per_file: 1_500,
-        ..Params::default()
-    });
-    lake.write(&ws.raw, 0..lake.params.hours);
+    let (ws, _) = Workspace::with_lake(
+        "1MiB",
+        Params {
+            rows: 60_000,
+            rows_per_file: 1_500,
+            ..Params::default()
+        },
+    );
     // the newest delivery has a damaged page in a column routing does not read, so
     // the damage is found only after the files before it were routed and spilled
     let files = parquet_files(&ws.raw);

@@ -13,32 +13,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A lake big enough that a run under a 16 MiB limit spills for a while.
-fn spilling_lake(ws: &Workspace) -> Lake {
-    let lake = Lake::generate(Params {
-        rows: 200_000,
-        rows_per_file: 2_500,
-        ..Params::default()
-    });
-    lake.write(&ws.raw, 0..lake.params.hours);
-    lake
-}
-
-fn start_compaction(ws: &Workspace, spill: &Path, extra: &[&str]) -> Child {
-    let spill = spill.to_str().unwrap();
-    let mut args = vec![
-        "compact",
-        ws.def(),
-        "--memory-limit",
-        "16MiB",
-        "--jobs",
-        "2",
-    ];
-    args.extend_from_slice(extra);
-    args.extend(["--spill-dir", spill]);
-    spawn_laketidy(&args)
-}
-
 /// Files below `dir`, recursively.
 fn files_below(dir: &Path) -> Vec<String> {
     tree(dir)
@@ -47,76 +21,117 @@ fn files_below(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Whether a spill file with bytes in it exists below `spill`.
-fn has_spilled(spill: &Path) -> bool {
-    files_below(spill)
-        .iter()
-        .any(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 0))
+/// A workspace whose lake is big enough that a run under a 16 MiB limit spills for
+/// a while, its source files as they were, and a spill folder of its own.
+struct Stoppable {
+    ws: Workspace,
+    lake: Lake,
+    sources: Tree,
+    spill: tempfile::TempDir,
 }
 
-/// What a stopped run leaves: no spill file, no commit, nothing but the manifest
-/// under the target, every source file as it was.
-fn assert_nothing_left(ws: &Workspace, spill: &Path, sources_before: &Tree) {
-    assert_eq!(
-        files_below(spill),
-        Vec::<String>::new(),
-        "the spill folder is gone"
-    );
-    assert_eq!(ws.versions(), 0, "nothing committed");
-    let manifest = ws.lake.join("_laketidy");
-    let left: Vec<_> = files_below(&ws.lake)
-        .into_iter()
-        .filter(|f| !Path::new(f).starts_with(&manifest))
-        .collect();
-    assert_eq!(left, Vec::<String>::new(), "no data file is left behind");
-    assert_eq!(&tree(&ws.raw), sources_before, "no source file touched");
-}
+impl Stoppable {
+    fn new() -> Self {
+        let (ws, lake) = Workspace::with_lake(
+            "1MiB",
+            Params {
+                rows: 200_000,
+                rows_per_file: 2_500,
+                ..Params::default()
+            },
+        );
+        let sources = tree(&ws.raw);
+        Stoppable {
+            ws,
+            lake,
+            sources,
+            spill: tempfile::tempdir().unwrap(),
+        }
+    }
 
-/// After a run stopped by `signal`: its exit code and message, nothing left behind
-/// ([`assert_nothing_left`]); then a run without a signal compacts the whole lake.
-fn assert_stopped_cleanly(
-    ws: &Workspace,
-    lake: &Lake,
-    spill: &Path,
-    sources_before: &Tree,
-    child: Child,
-    signal: &str,
-    code: i32,
-) -> Run {
-    // code -1 if the signal killed the process instead of stopping the run
-    let stopped = finish(child);
-    assert_eq!(stopped.code, code, "{}", stopped.stderr);
-    assert!(
-        (stopped.stderr).contains(&format!("stopped by {signal}: nothing was committed")),
-        "{}",
-        stopped.stderr
-    );
-    assert_nothing_left(ws, spill, sources_before);
+    /// The compaction's arguments after `compact TABLE`: the small limit, two jobs
+    /// and the spill folder.
+    fn limits(&self) -> [&str; 6] {
+        let spill = self.spill.path().to_str().unwrap();
+        [
+            "--memory-limit",
+            "16MiB",
+            "--jobs",
+            "2",
+            "--spill-dir",
+            spill,
+        ]
+    }
 
-    let again = laketidy(&["compact", ws.def()]);
-    assert_eq!(again.code, 0, "{}", again.stderr);
-    check_lake(&ws.live_files(), lake, &lake.expected(lake.params.hours));
-    stopped
+    fn start(&self, extra: &[&str]) -> Child {
+        let mut args = vec!["compact", self.ws.def()];
+        args.extend_from_slice(extra);
+        args.extend(self.limits());
+        spawn_laketidy(&args)
+    }
+
+    fn has_spilled(&self) -> bool {
+        files_below(self.spill.path())
+            .iter()
+            .any(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 0))
+    }
+
+    /// What a stopped run leaves: no spill file, no commit, nothing but the manifest
+    /// under the target, every source file as it was.
+    fn assert_nothing_left(&self) {
+        let ws = &self.ws;
+        assert_eq!(
+            files_below(self.spill.path()),
+            Vec::<String>::new(),
+            "the spill folder is gone"
+        );
+        assert_eq!(ws.versions(), 0, "nothing committed");
+        let manifest = ws.lake.join("_laketidy");
+        let left: Vec<_> = files_below(&ws.lake)
+            .into_iter()
+            .filter(|f| !Path::new(f).starts_with(&manifest))
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "no data file is left behind");
+        assert_eq!(tree(&ws.raw), self.sources, "no source file touched");
+    }
+
+    /// After a run stopped by `signal`: its exit code and message, nothing left behind
+    /// ([`Stoppable::assert_nothing_left`]); then a run without a signal compacts the
+    /// whole lake.
+    fn assert_stopped_cleanly(&self, child: Child, signal: &str, code: i32) -> Run {
+        // code -1 if the signal killed the process instead of stopping the run
+        let stopped = finish(child);
+        assert_eq!(stopped.code, code, "{}", stopped.stderr);
+        assert!(
+            (stopped.stderr).contains(&format!("stopped by {signal}: nothing was committed")),
+            "{}",
+            stopped.stderr
+        );
+        self.assert_nothing_left();
+
+        let (ws, lake) = (&self.ws, &self.lake);
+        let again = laketidy(&["compact", ws.def()]);
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        check_lake(&ws.live_files(), lake, &lake.expected(lake.params.hours));
+        stopped
+    }
 }
 
 #[test]
 fn sigterm_while_spilling_removes_the_spill_folder_and_commits_nothing() {
-    let ws = Workspace::new("1MiB");
-    let lake = spilling_lake(&ws);
-    let sources = tree(&ws.raw);
-    let spill = tempfile::tempdir().unwrap();
-    let mut child = start_compaction(&ws, spill.path(), &[]);
-    wait_until(&mut child, "it spilled", || has_spilled(spill.path()));
+    let run = Stoppable::new();
+    let mut child = run.start(&[]);
+    wait_until(&mut child, "it spilled", || run.has_spilled());
     // schedulers may send SIGTERM more than once: the second does not cut the cleanup short
     send(&child, "-TERM");
     send(&child, "-TERM");
     // routing spills before any partition is written, and a stopped run writes none
     while child.try_wait().unwrap().is_none() {
-        let written = parquet_files(&ws.lake);
+        let written = parquet_files(&run.ws.lake);
         assert!(written.is_empty(), "wrote after the signal: {written:?}");
         std::thread::sleep(Duration::from_millis(2));
     }
-    let stopped = assert_stopped_cleanly(&ws, &lake, spill.path(), &sources, child, "SIGTERM", 143);
+    let stopped = run.assert_stopped_cleanly(child, "SIGTERM", 143);
     assert!(
         stopped.stderr.contains("SIGTERM: stopping"),
         "the signal is acknowledged at once: {}",
@@ -126,16 +141,13 @@ fn sigterm_while_spilling_removes_the_spill_folder_and_commits_nothing() {
 
 #[test]
 fn sigint_while_writing_removes_the_files_written_and_commits_nothing() {
-    let ws = Workspace::new("1MiB");
-    let lake = spilling_lake(&ws);
-    let sources = tree(&ws.raw);
-    let spill = tempfile::tempdir().unwrap();
-    let mut child = start_compaction(&ws, spill.path(), &["--output", "json", "-q"]);
+    let run = Stoppable::new();
+    let mut child = run.start(&["--output", "json", "-q"]);
     wait_until(&mut child, "it wrote a data file", || {
-        !parquet_files(&ws.lake).is_empty()
+        !parquet_files(&run.ws.lake).is_empty()
     });
     send(&child, "-INT");
-    let stopped = assert_stopped_cleanly(&ws, &lake, spill.path(), &sources, child, "SIGINT", 130);
+    let stopped = run.assert_stopped_cleanly(child, "SIGINT", 130);
     validate(&stopped, "error");
     let error = &stopped.json()["error"];
     assert_eq!(error["kind"], "interrupted", "{error}");
@@ -149,33 +161,23 @@ fn sigint_while_writing_removes_the_files_written_and_commits_nothing() {
 
 #[test]
 fn the_airflow_dags_task_timeout_lets_laketidy_remove_what_it_wrote() {
-    let ws = Workspace::new("1MiB");
-    spilling_lake(&ws);
-    let sources = tree(&ws.raw);
-    let spill = tempfile::tempdir().unwrap();
+    let run = Stoppable::new();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let args = serde_json::json!([
-        "compact",
-        "{table}",
-        "--memory-limit",
-        "16MiB",
-        "--jobs",
-        "2",
-        "--spill-dir",
-        spill.path(),
-    ]);
+    let mut args = vec!["compact", "{table}"];
+    args.extend(run.limits());
+    let args = serde_json::json!(args);
     let mut task = Command::new(venv_python())
         .arg(repo.join("tests/scheduler/run_dag_task.py"))
         .arg(repo.join("examples/airflow/laketidy_dag.py"))
         .arg(args.to_string())
         .env("LAKETIDY_BIN", env!("CARGO_BIN_EXE_laketidy"))
-        .env("LAKETIDY_TABLE", ws.def())
+        .env("LAKETIDY_TABLE", run.ws.def())
         .env_remove("LAKETIDY_MANIFEST")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the DAG's task");
-    wait_until(&mut task, "laketidy spilled", || has_spilled(spill.path()));
+    wait_until(&mut task, "laketidy spilled", || run.has_spilled());
     send(&task, "-USR1");
     let out = task.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -186,5 +188,5 @@ fn the_airflow_dags_task_timeout_lets_laketidy_remove_what_it_wrote() {
         stdout.contains("laketidy stopped with exit code 143"),
         "SIGTERM, not SIGKILL: {stdout}"
     );
-    assert_nothing_left(&ws, spill.path(), &sources);
+    run.assert_nothing_left();
 }

@@ -1,7 +1,7 @@
 //! Progress bars appear in a real terminal (tmux drives a pseudo-terminal) and never
 //! in a pipe.
 
-use crate::support::lakegen::{Lake, Params};
+use crate::support::lakegen::Params;
 use crate::support::{Workspace, laketidy};
 use std::process::Command;
 
@@ -16,13 +16,14 @@ fn tmux(args: &[&str]) -> String {
 }
 
 fn workspace() -> Workspace {
-    let ws = Workspace::new("128MiB");
-    let lake = Lake::generate(Params {
-        rows: 6_000,
-        rows_per_file: 60,
-        ..Params::default()
-    });
-    lake.write(&ws.raw, 0..lake.params.hours);
+    let (ws, _) = Workspace::with_lake(
+        "128MiB",
+        Params {
+            rows: 6_000,
+            rows_per_file: 60,
+            ..Params::default()
+        },
+    );
     ws
 }
 

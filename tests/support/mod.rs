@@ -134,12 +134,18 @@ impl Workspace {
         }
     }
 
+    /// A workspace whose whole generated lake (`params`) arrived in `raw/`.
+    pub fn with_lake(target_file_size: &str, params: lakegen::Params) -> (Self, lakegen::Lake) {
+        let ws = Workspace::new(target_file_size);
+        let lake = lakegen::Lake::generate(params);
+        lake.write(&ws.raw, 0..lake.params.hours);
+        (ws, lake)
+    }
+
     /// A workspace whose whole generated lake (`params`) arrived and was compacted
     /// once: version 1.
     pub fn compacted(params: lakegen::Params) -> (Self, lakegen::Lake) {
-        let ws = Workspace::new("128MiB");
-        let lake = lakegen::Lake::generate(params);
-        lake.write(&ws.raw, 0..lake.params.hours);
+        let (ws, lake) = Workspace::with_lake("128MiB", params);
         laketidy(&["compact", ws.def()]).ok();
         (ws, lake)
     }
