@@ -47,12 +47,18 @@ DEFINITION = {
 }
 
 
+LAST_CPU = []
+
+
 def timed(cmd, env=None):
-    """Runs cmd under /usr/bin/time; returns (wall seconds, peak RSS bytes)."""
-    out = subprocess.run(["/usr/bin/time", "-f", "%e %M", *cmd], capture_output=True, text=True, env=env)
+    """Runs cmd under /usr/bin/time; returns (wall seconds, peak RSS bytes). Its CPU
+    seconds (user + system) go to LAST_CPU: on a VM whose speed drifts, wall time
+    alone cannot tell a slower program from a slower host."""
+    out = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S", *cmd], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
-    wall, rss_kib = out.stderr.strip().splitlines()[-1].split()
+    wall, rss_kib, user, system = out.stderr.strip().splitlines()[-1].split()
+    LAST_CPU[:] = [float(user) + float(system)]
     return float(wall), int(rss_kib) * 1024
 
 
@@ -158,17 +164,22 @@ def scaling(a, bench, work, raw):
     for run in range(a.runs):
         for name, source in (("1x", raw), ("2x", raw2)):
             wall, rss, verdict = compact(a.binary, bench, source, os.path.join(work, f"out-scaling-{name}"))
-            results[name].append((wall, rss))
-            print(f"run {run + 1} {name} {wall:7.1f} s {rss / 2**30:6.2f} GiB  {verdict}", file=sys.stderr)
+            results[name].append((wall, rss, LAST_CPU[0]))
+            print(f"run {run + 1} {name} {wall:7.1f} s {rss / 2**30:6.2f} GiB  {LAST_CPU[0]:7.1f} s CPU  {verdict}",
+                  file=sys.stderr)
     header(a, raw)
-    print("| rows | median wall | median peak RSS |")
-    print("|---|---|---|")
+    print("| rows | median wall | median CPU (user + system) | median peak RSS |")
+    print("|---|---|---|---|")
     med = {}
     for name, source in (("1x", raw), ("2x", raw2)):
-        med[name] = (statistics.median(w for w, _ in results[name]), statistics.median(r for _, r in results[name]))
+        med[name] = [statistics.median(r[i] for r in results[name]) for i in range(3)]
         rows_delivered = json.load(open(os.path.join(source, "_expected.json")))["raw_rows"]
-        print(f"| {rows_delivered:,} | {med[name][0]:.1f} s | {med[name][1] / 2**30:.2f} GiB |")
-    print(f"\ntwice the rows: {med['2x'][0] / med['1x'][0]:.2f}x the time, {med['2x'][1] / med['1x'][1]:.2f}x the peak RSS")
+        print(f"| {rows_delivered:,} | {med[name][0]:.1f} s | {med[name][2]:.1f} s | {med[name][1] / 2**30:.2f} GiB |")
+    # each 2x run against the 1x run just before it: drift between sittings cancels
+    pairs = sorted(two[0] / one[0] for one, two in zip(results["1x"], results["2x"]))
+    print(f"\ntwice the rows: {med['2x'][0] / med['1x'][0]:.2f}x the time, {med['2x'][2] / med['1x'][2]:.2f}x the CPU "
+          f"time, {med['2x'][1] / med['1x'][1]:.2f}x the peak RSS; pair by pair {pairs[0]:.2f}x to {pairs[-1]:.2f}x "
+          f"the time (median {statistics.median(pairs):.2f}x)")
 
 
 def link_tree(src, dst):
