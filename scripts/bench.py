@@ -23,6 +23,7 @@ check_lake.py. Prints the medians of wall time and peak RSS and the ratios to
 laketidy, as a Markdown table ready for BENCHMARKS.md.
 """
 import argparse
+import collections
 import json
 import os
 import platform
@@ -47,19 +48,18 @@ DEFINITION = {
 }
 
 
-LAST_CPU = []
+Timing = collections.namedtuple("Timing", "wall rss cpu")
 
 
 def timed(cmd, env=None):
-    """Runs cmd under /usr/bin/time; returns (wall seconds, peak RSS bytes). Its CPU
-    seconds (user + system) go to LAST_CPU: on a VM whose speed drifts, wall time
-    alone cannot tell a slower program from a slower host."""
+    """Runs cmd under /usr/bin/time: wall seconds, peak RSS bytes, and CPU seconds
+    (user + system; on a VM whose speed drifts, wall time alone cannot tell a
+    slower program from a slower host)."""
     out = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S", *cmd], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
     wall, rss_kib, user, system = out.stderr.strip().splitlines()[-1].split()
-    LAST_CPU[:] = [float(user) + float(system)]
-    return float(wall), int(rss_kib) * 1024
+    return Timing(float(wall), int(rss_kib) * 1024, float(user) + float(system))
 
 
 def check(bench, out_dir, raw, files=None):
@@ -117,12 +117,12 @@ def arrival_hours(raw):
 
 def compact(binary, bench, raw, out, expected_raw=None, fresh=True):
     """Compacts raw into out/lake with laketidy; checks the result against expected_raw's
-    _expected.json (default raw's). Returns (wall, peak RSS, verdict)."""
+    _expected.json (default raw's). Returns (Timing, verdict)."""
     if fresh:
         shutil.rmtree(out, ignore_errors=True)
     definition = write_definition(out, raw)
-    wall, rss = timed([binary, "compact", definition, "--no-progress", "-q", *EXTRA_ARGS])
-    return wall, rss, check_live(binary, bench, definition, out, expected_raw or raw)
+    timing = timed([binary, "compact", definition, "--no-progress", "-q", *EXTRA_ARGS])
+    return timing, check_live(binary, bench, definition, out, expected_raw or raw)
 
 
 def header(a, raw):
@@ -137,10 +137,10 @@ def peers(a, bench, work, raw):
         for tool in tools:
             out = os.path.join(work, f"out-{tool}")
             if tool == "laketidy":
-                wall, rss, verdict = compact(a.binary, bench, raw, out)
+                (wall, rss, _), verdict = compact(a.binary, bench, raw, out)
             else:
                 shutil.rmtree(out, ignore_errors=True)
-                wall, rss = timed([sys.executable, os.path.join(bench, "peers.py"), tool, raw, out])
+                wall, rss, _ = timed([sys.executable, os.path.join(bench, "peers.py"), tool, raw, out])
                 verdict = check(bench, out, raw) if tool != "copy-duckdb" else "floor: not checked"
             results[tool].append((wall, rss))
             print(f"run {run + 1} {tool:12} {wall:7.1f} s {rss / 2**30:6.2f} GiB  {verdict}", file=sys.stderr)
@@ -163,23 +163,24 @@ def scaling(a, bench, work, raw):
     results = {"1x": [], "2x": []}
     for run in range(a.runs):
         for name, source in (("1x", raw), ("2x", raw2)):
-            wall, rss, verdict = compact(a.binary, bench, source, os.path.join(work, f"out-scaling-{name}"))
-            results[name].append((wall, rss, LAST_CPU[0]))
-            print(f"run {run + 1} {name} {wall:7.1f} s {rss / 2**30:6.2f} GiB  {LAST_CPU[0]:7.1f} s CPU  {verdict}",
-                  file=sys.stderr)
+            timing, verdict = compact(a.binary, bench, source, os.path.join(work, f"out-scaling-{name}"))
+            results[name].append(timing)
+            print(f"run {run + 1} {name} {timing.wall:7.1f} s {timing.rss / 2**30:6.2f} GiB  {timing.cpu:7.1f} s CPU  "
+                  f"{verdict}", file=sys.stderr)
     header(a, raw)
     print("| rows | median wall | median CPU (user + system) | median peak RSS |")
     print("|---|---|---|---|")
     med = {}
     for name, source in (("1x", raw), ("2x", raw2)):
-        med[name] = [statistics.median(r[i] for r in results[name]) for i in range(3)]
+        med[name] = Timing(*(statistics.median(t[i] for t in results[name]) for i in range(3)))
         rows_delivered = json.load(open(os.path.join(source, "_expected.json")))["raw_rows"]
-        print(f"| {rows_delivered:,} | {med[name][0]:.1f} s | {med[name][2]:.1f} s | {med[name][1] / 2**30:.2f} GiB |")
-    # each 2x run against the 1x run just before it: drift between sittings cancels
-    pairs = sorted(two[0] / one[0] for one, two in zip(results["1x"], results["2x"]))
-    print(f"\ntwice the rows: {med['2x'][0] / med['1x'][0]:.2f}x the time, {med['2x'][2] / med['1x'][2]:.2f}x the CPU "
-          f"time, {med['2x'][1] / med['1x'][1]:.2f}x the peak RSS; pair by pair {pairs[0]:.2f}x to {pairs[-1]:.2f}x "
-          f"the time (median {statistics.median(pairs):.2f}x)")
+        print(f"| {rows_delivered:,} | {med[name].wall:.1f} s | {med[name].cpu:.1f} s | {med[name].rss / 2**30:.2f} GiB |")
+    # each 2x run against the 1x run just before it: drift slower than a pair cancels
+    pairs = sorted(two.wall / one.wall for one, two in zip(results["1x"], results["2x"]))
+    one, two = med["1x"], med["2x"]
+    print(f"\ntwice the rows: {two.wall / one.wall:.2f}x the time, {two.cpu / one.cpu:.2f}x the CPU time, "
+          f"{two.rss / one.rss:.2f}x the peak RSS; pair by pair {pairs[0]:.2f}x to {pairs[-1]:.2f}x the time "
+          f"(median {statistics.median(pairs):.2f}x)")
 
 
 def link_tree(src, dst):
@@ -199,18 +200,18 @@ def incremental(a, bench, work, raw):
     # compacted where the runs will find it (the manifest knows its target)
     out = os.path.join(inc, "run")
     definition = write_definition(out, os.path.join(inc, "raw"))
-    wall, _ = timed([a.binary, "compact", definition, "--no-progress", "-q", *EXTRA_ARGS])
+    wall = timed([a.binary, "compact", definition, "--no-progress", "-q", *EXTRA_ARGS]).wall
     shutil.move(out, os.path.join(inc, "base"))
     print(f"compacted {len(arrivals) - 1} arrival hours in {wall:.1f} s; adding {last}", file=sys.stderr)
     link_tree(held, os.path.join(inc, "raw", last))
     results = {"full": [], "incremental": []}
     for run in range(a.runs):
-        wall, rss, verdict = compact(a.binary, bench, raw, os.path.join(work, "out-full"))
+        (wall, rss, _), verdict = compact(a.binary, bench, raw, os.path.join(work, "out-full"))
         results["full"].append((wall, rss))
         print(f"run {run + 1} full        {wall:7.1f} s {rss / 2**30:6.2f} GiB  {verdict}", file=sys.stderr)
         shutil.rmtree(out, ignore_errors=True)
         shutil.copytree(os.path.join(inc, "base"), out)
-        wall, rss, verdict = compact(a.binary, bench, os.path.join(inc, "raw"), out, expected_raw=raw, fresh=False)
+        (wall, rss, _), verdict = compact(a.binary, bench, os.path.join(inc, "raw"), out, expected_raw=raw, fresh=False)
         results["incremental"].append((wall, rss))
         print(f"run {run + 1} incremental {wall:7.1f} s {rss / 2**30:6.2f} GiB  {verdict}", file=sys.stderr)
     header(a, raw)
@@ -227,7 +228,7 @@ def incremental(a, bench, work, raw):
 def steady(a, bench, work, raw):
     arrivals = arrival_hours(raw)
     held_back = arrivals[-a.hours:]
-    full_wall, full_rss, verdict = compact(a.binary, bench, raw, os.path.join(work, "out-full"))
+    (full_wall, full_rss, _), verdict = compact(a.binary, bench, raw, os.path.join(work, "out-full"))
     print(f"full        {full_wall:7.1f} s {full_rss / 2**30:6.2f} GiB  {verdict}", file=sys.stderr)
     root = os.path.join(work, "steady")
     shutil.rmtree(root, ignore_errors=True)
@@ -240,7 +241,7 @@ def steady(a, bench, work, raw):
         move(hour, "raw", "held")
     out = os.path.join(root, "run")
     definition = write_definition(out, os.path.join(root, "raw"))
-    wall, _ = timed([a.binary, "compact", definition, "--no-progress", "-q", *EXTRA_ARGS])
+    wall = timed([a.binary, "compact", definition, "--no-progress", "-q", *EXTRA_ARGS]).wall
     print(f"compacted {len(arrivals) - a.hours} arrival hours in {wall:.1f} s", file=sys.stderr)
     print(f"\n{a.profile} profile: {raw_size(raw) / 1e6:.0f} MB of raw Parquet; one full run, then {a.hours} "
           f"arrival hours added one at a time; {os.cpu_count()} cores, {platform.machine()}\n")
