@@ -272,12 +272,16 @@ mod tests {
         assert!(!folder.exists(), "the spill folder is removed with the run");
     }
 
-    fn spill_and_read(spill: &SpillDir, batches: &[RecordBatch]) -> Vec<RecordBatch> {
+    fn spill_all(spill: &SpillDir, batches: &[RecordBatch]) -> SpillFile {
         let mut writer = spill.create(&batches[0].schema()).unwrap();
         for b in batches {
             writer.write(b, spill).unwrap();
         }
-        let file = writer.finish().unwrap();
+        writer.finish().unwrap()
+    }
+
+    fn spill_and_read(spill: &SpillDir, batches: &[RecordBatch]) -> Vec<RecordBatch> {
+        let file = spill_all(spill, batches);
         file.read().unwrap().collect::<Result<_>>().unwrap()
     }
 
@@ -341,16 +345,9 @@ mod tests {
     fn the_largest_free_file_takes_the_next_spill_so_no_file_grows() {
         let parent = tempfile::tempdir().unwrap();
         let spill = SpillDir::new(parent.path());
-        let schema = batch(0).schema();
         let long: Vec<RecordBatch> = (0..40).map(|n| batch(n * 10)).collect();
-        let mut first = spill.create(&schema).unwrap();
-        for b in &long {
-            first.write(b, &spill).unwrap();
-        }
-        let long_file = first.finish().unwrap();
-        let mut second = spill.create(&schema).unwrap();
-        second.write(&batch(1), &spill).unwrap();
-        let short_file = second.finish().unwrap();
+        let long_file = spill_all(&spill, &long);
+        let short_file = spill_all(&spill, &[batch(1)]);
         // the long one is freed first, so the short one is the file closed last
         drop(long_file);
         drop(short_file);
