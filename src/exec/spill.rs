@@ -43,7 +43,7 @@ pub struct SpillDir {
     dir: Mutex<Option<tempfile::TempDir>>,
     next: AtomicU64,
     bytes: AtomicU64,
-    /// Files read back and free to be written over, the latest last.
+    /// Files read back and free to be written over (the next spill takes the largest).
     reusable: Reusable,
 }
 
